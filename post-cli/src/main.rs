@@ -1,0 +1,44 @@
+//! `post`: initialize, prove and verify Spacemesh Proof of Space-Time data.
+//!
+//! This binary only parses arguments, wires the library crates together and talks to the terminal.
+//! Exit codes: 0 success, 1 a negative answer (an invalid proof, corrupt data), 2 a usage or I/O error.
+
+mod cmd;
+mod util;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Spacemesh Proof of Space-Time: initialize, prove, verify.
+#[derive(Debug, Parser)]
+#[command(name = "post", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+// Each subcommand lives in `cmd/<name>.rs` with `pub struct Args` and `pub fn run(Args)`.
+// To add one: a variant here and an arm in `main` (keep both lists sorted).
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the commitment (BLAKE3 of node id and commitment ATX id) as hex.
+    Commitment(cmd::commitment::Args),
+    /// Compute labels and print them as `<index> <64 hex digits>` lines.
+    Label(cmd::label::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Commitment(args) => cmd::commitment::run(args),
+        Command::Label(args) => cmd::label::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

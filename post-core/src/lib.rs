@@ -1,0 +1,17 @@
+//! Shared types and formats of Spacemesh Proof of Space-Time, byte-compatible with the network.
+//!
+//! `post-core` holds what every other crate agrees on: validated parameters and network presets, the
+//! identifiers, the commitment, difficulty math, the proof's index codec, the metadata and proof JSON
+//! formats, and the data-directory layout. It does no heavy hashing and starts no threads.
+
+mod commitment;
+mod error;
+mod hexbytes;
+mod ids;
+mod params;
+
+pub use commitment::commitment;
+pub use error::Error;
+pub use hexbytes::parse_hex32;
+pub use ids::{AtxId, Challenge, Commitment, LabelIndex, NodeId, Nonce, NonceGroup};
+pub use params::{InitConfig, Preset, ProofConfig, ScryptParams, MAINNET_POW_DIFFICULTY};
