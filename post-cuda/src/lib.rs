@@ -1,0 +1,1 @@
+//! GPU labelling on NVIDIA cards through CUDA, loaded at run time.

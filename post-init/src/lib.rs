@@ -1,0 +1,1 @@
+//! Initialization of PoST data: write, resume, split, merge, grow, verify and repair.
