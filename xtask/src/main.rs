@@ -1,13 +1,24 @@
 //! `cargo xtask`: project automation that is not plain cargo.
+//!
+//! ```text
+//! cargo xtask test    the README's test command: every test of the workspace
+//! cargo xtask ci      fmt --check, clippy -D warnings, the tests, benches compiled
+//! ```
+//! Both first make sure the build tools the workspace needs are present (see `tools.rs`).
 
-use std::process::{Command, ExitCode};
+mod ci;
+mod tools;
+
+use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or_default();
     let result = match args.first().map(String::as_str) {
-        Some("ci") => ci(),
+        Some("test") => ci::test(rest),
+        Some("ci") => ci::ci(),
         _ => {
-            eprintln!("usage: cargo xtask <ci>");
+            eprintln!("usage: cargo xtask <test|ci> [args]\n\n  test  run every test of the workspace\n  ci    fmt, clippy, tests, benches compiled");
             return ExitCode::from(2);
         }
     };
@@ -18,20 +29,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn cargo(args: &[&str]) -> anyhow::Result<()> {
-    eprintln!("$ cargo {}", args.join(" "));
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args(args).status()?;
-    anyhow::ensure!(status.success(), "cargo {} failed ({status})", args.join(" "));
-    Ok(())
-}
-
-/// fmt, clippy with warnings as errors, tests, and benchmarks compiled.
-fn ci() -> anyhow::Result<()> {
-    cargo(&["fmt", "--all", "--check"])?;
-    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    cargo(&["test", "--workspace"])?;
-    cargo(&["bench", "--workspace", "--no-run"])?;
-    Ok(())
 }
