@@ -3,10 +3,14 @@
 //! ```text
 //! cargo xtask test    the README's test command: every test of the workspace
 //! cargo xtask ci      fmt --check, clippy -D warnings, the tests, benches compiled
+//! cargo xtask dist    release binaries (LTO, stripped) as tar.gz with SHA-256 sums
+//! cargo xtask tidy    dependency edges, file headers, no stubs
 //! ```
 //! Both first make sure the build tools the workspace needs are present (see `tools.rs`).
 
 mod ci;
+mod dist;
+mod tidy;
 mod tools;
 
 use std::process::ExitCode;
@@ -17,8 +21,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => ci::test(rest),
         Some("ci") => ci::ci(),
+        Some("dist") => dist::dist(),
+        Some("tidy") => tidy::tidy(),
         _ => {
-            eprintln!("usage: cargo xtask <test|ci> [args]\n\n  test  run every test of the workspace\n  ci    fmt, clippy, tests, benches compiled");
+            eprintln!("usage: cargo xtask <test|ci|dist|tidy> [args]\n\n  test  run every test of the workspace\n  ci    fmt, clippy, tests, benches compiled\n  dist  release archive with SHA-256 sums\n  tidy  dependency edges, file headers, no stubs");
             return ExitCode::from(2);
         }
     };
