@@ -1,6 +1,7 @@
 //! `cargo xtask`: project automation that is not plain cargo.
 //!
 //! ```text
+//! cargo xtask demo    the README's first command: build, init, prove and verify on the dev preset
 //! cargo xtask test    the README's test command: every test of the workspace
 //! cargo xtask ci      fmt --check, clippy -D warnings, the tests, benches compiled
 //! cargo xtask dist    release binaries (LTO, stripped) as tar.gz with SHA-256 sums
@@ -9,6 +10,7 @@
 //! Both first make sure the build tools the workspace needs are present (see `tools.rs`).
 
 mod ci;
+mod demo;
 mod dist;
 mod tidy;
 mod tools;
@@ -21,10 +23,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => ci::test(rest),
         Some("ci") => ci::ci(),
+        Some("demo") => demo::demo(),
         Some("dist") => dist::dist(),
         Some("tidy") => tidy::tidy(),
         _ => {
-            eprintln!("usage: cargo xtask <test|ci|dist|tidy> [args]\n\n  test  run every test of the workspace\n  ci    fmt, clippy, tests, benches compiled\n  dist  release archive with SHA-256 sums\n  tidy  dependency edges, file headers, no stubs");
+            eprintln!("usage: cargo xtask <demo|test|ci|dist|tidy> [args]\n\n  demo  build, init, prove and verify on the dev preset\n  test  run every test of the workspace\n  ci    fmt, clippy, tests, benches compiled\n  dist  release archive with SHA-256 sums\n  tidy  dependency edges, file headers, no stubs");
             return ExitCode::from(2);
         }
     };
