@@ -2,12 +2,15 @@
 //!
 //! `post-core` holds what every other crate agrees on: validated parameters and network presets, the
 //! identifiers, the commitment, difficulty math, the proof's index codec, the metadata and proof JSON
-//! formats, and the data-directory layout. It does no heavy hashing and starts no threads.
+//! formats, the data-directory layout, and locked access to a data directory. It does no heavy hashing and
+//! starts no threads.
 
 mod b64;
 mod codec;
 mod commitment;
+mod data_dir;
 mod difficulty;
+mod dir_lock;
 mod error;
 mod hexbytes;
 mod ids;
@@ -18,7 +21,9 @@ mod proof;
 
 pub use codec::{compress_indices, decode_indices_strict, decompress_indices, packed_len, required_bits};
 pub use commitment::commitment;
+pub use data_dir::{FileState, FileStatus, PostData};
 pub use difficulty::{proving_difficulty, scale_pow_difficulty, vrf_difficulty, LabelThreshold};
+pub use dir_lock::{lock_holder, DirLock, LockMode, LOCK_FILE};
 pub use error::Error;
 pub use hexbytes::parse_hex32;
 pub use ids::{AtxId, Challenge, Commitment, LabelIndex, NodeId, Nonce, NonceGroup};

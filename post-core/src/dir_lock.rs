@@ -1,0 +1,281 @@
+//! The advisory lock of a data directory: many readers (proving, verifying) or one writer
+//! (initializing, repairing, resizing), never both, so that two processes never write the same files and
+//! nobody proves from data that is being rewritten.
+//!
+//! The lock is a `flock(2)` on `<dir>/.post.lock`, taken without blocking:
+//!
+//! ```text
+//! 1. open (create if needed) <dir>/.post.lock
+//! 2. flock(LOCK_SH or LOCK_EX | LOCK_NB); on EWOULDBLOCK report who holds it and stop: nothing is touched
+//! 3. a writer writes "pid <n>, <command>, since <unix time>" into the file for others to read
+//! 4. on drop a writer empties the file; closing the descriptor releases the lock
+//! ```
+//!
+//! `flock` locks belong to the open file description, so two `DirLock`s in one process conflict just
+//! as two processes do, and the kernel releases the lock when the process dies, even by `kill -9`. The
+//! text a killed writer leaves behind is never trusted: whether the lock is held is always asked of the
+//! kernel. The reference tools (Go postcli, post-rs) do not take this lock.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read as _};
+use std::os::fd::AsRawFd as _;
+use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::Error;
+
+/// The lock file's name inside a data directory.
+pub const LOCK_FILE: &str = ".post.lock";
+
+/// What the holder describes itself as when only readers hold the lock.
+const READERS: &str = "one or more readers (shared lock)";
+
+/// How a data directory is locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LockMode {
+    /// Reading: any number of shared holders, no writer.
+    Shared,
+    /// Writing: one holder, nobody else.
+    Exclusive,
+}
+
+/// A held lock on a data directory, released on drop (or by the kernel when the process dies).
+#[derive(Debug)]
+pub struct DirLock {
+    dir: PathBuf,
+    mode: LockMode,
+    /// `None` only for a shared lock on a directory where the lock file cannot be created (read-only
+    /// media): nobody can write there either, so there is nothing to exclude.
+    file: Option<File>,
+}
+
+impl DirLock {
+    /// Takes the lock without waiting.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] naming the directory and the holder when another holder conflicts;
+    /// [`Error::Io`] naming the directory or lock file when it cannot be opened or locked.
+    pub fn acquire(dir: &Path, mode: LockMode) -> Result<DirLock, Error> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::Io { path, source }
+        };
+        let meta = std::fs::metadata(dir).map_err(io(dir))?;
+        if !meta.is_dir() {
+            return Err(Error::Io { path: dir.to_owned(), source: io::Error::from(io::ErrorKind::NotADirectory) });
+        }
+        let path = dir.join(LOCK_FILE);
+        let file = match open_lock_file(&path, mode).map_err(io(&path))? {
+            Some(file) => file,
+            None => return Ok(DirLock { dir: dir.to_owned(), mode, file: None }),
+        };
+        let op = match mode {
+            LockMode::Shared => libc::LOCK_SH,
+            LockMode::Exclusive => libc::LOCK_EX,
+        };
+        if !try_flock(&file, op).map_err(io(&path))? {
+            return Err(Error::Locked { dir: dir.to_owned(), holder: describe_holder(&file) });
+        }
+        if mode == LockMode::Exclusive {
+            let note = format!("pid {}, {}, since {}\n", std::process::id(), command_line(), unix_now());
+            file.set_len(0).and_then(|()| file.write_all_at(note.as_bytes(), 0)).map_err(io(&path))?;
+        }
+        Ok(DirLock { dir: dir.to_owned(), mode, file: Some(file) })
+    }
+
+    /// The locked directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The mode the lock is held in.
+    pub fn mode(&self) -> LockMode {
+        self.mode
+    }
+
+    /// False only for a shared "lock" on a directory where no lock file can exist (read-only media).
+    pub fn is_held(&self) -> bool {
+        self.file.is_some()
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        if let Some(file) = &self.file {
+            if self.mode == LockMode::Exclusive {
+                // Best effort: a stale note is harmless because holders are asked of the kernel.
+                let _ = file.set_len(0);
+            }
+            // Closing releases the lock too; unlocking first also covers a descriptor inherited by a
+            // child process.
+            // SAFETY: the descriptor belongs to `file`, which is alive; flock does not touch memory.
+            unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
+        }
+    }
+}
+
+/// Who holds the lock of `dir`, without waiting: `None` when nobody does (or no lock file exists), else
+/// the writer's note (`pid <n>, <command>, since <unix time>`) or a description of the readers.
+///
+/// It probes by taking the lock for a moment, so a process starting at that very instant may see a
+/// spurious conflict; it is meant for status displays.
+///
+/// # Errors
+/// [`Error::Io`] naming the lock file when it exists but cannot be opened or probed.
+pub fn lock_holder(dir: &Path) -> Result<Option<String>, Error> {
+    let path = dir.join(LOCK_FILE);
+    let io = |source| Error::Io { path: path.clone(), source };
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(e)),
+    };
+    // A shared probe fails only against a writer.
+    if !try_flock(&file, libc::LOCK_SH).map_err(io)? {
+        return Ok(Some(writer_note(&file).unwrap_or_else(|| "another process (exclusive lock)".into())));
+    }
+    // An exclusive probe then fails only against readers.
+    let free = try_flock(&file, libc::LOCK_EX).map_err(io)?;
+    // SAFETY: as in `Drop`.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
+    Ok(if free { None } else { Some(READERS.into()) })
+}
+
+/// Opens the lock file for locking. A shared lock on a directory where the file can be neither opened
+/// for writing nor created (read-only media) falls back to opening it read-only, or to no file at all.
+fn open_lock_file(path: &Path, mode: LockMode) -> io::Result<Option<File>> {
+    let read_write = OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o644).open(path);
+    match read_write {
+        Ok(file) => Ok(Some(file)),
+        Err(e) if mode == LockMode::Shared && is_read_only_error(&e) => match File::open(path) {
+            Ok(file) => Ok(Some(file)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+fn is_read_only_error(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(libc::EROFS)
+}
+
+/// `flock(op | LOCK_NB)`, retried on EINTR: `Ok(true)` when taken, `Ok(false)` when someone conflicts.
+fn try_flock(file: &File, op: libc::c_int) -> io::Result<bool> {
+    loop {
+        // SAFETY: the descriptor belongs to `file`, which outlives the call; flock does not touch memory.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), op | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            Some(libc::EINTR) => continue,
+            _ => return Err(err),
+        }
+    }
+}
+
+/// After an exclusive attempt failed on `file`: a writer's note when a writer holds the lock, else the
+/// readers.
+fn describe_holder(file: &File) -> Option<String> {
+    match try_flock(file, libc::LOCK_SH) {
+        Ok(true) => {
+            // SAFETY: as in `Drop`.
+            unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
+            Some(READERS.into())
+        }
+        _ => writer_note(file),
+    }
+}
+
+/// The note the writer wrote, trimmed; `None` when empty or unreadable.
+fn writer_note(file: &File) -> Option<String> {
+    let mut text = String::new();
+    file.take(4096).read_to_string(&mut text).ok()?;
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// This process's command line, shortened to 200 characters, for the writer's note.
+fn command_line() -> String {
+    let line =
+        std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ").replace('\n', " ");
+    match line.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None if line.is_empty() => "unknown command".into(),
+        None => line,
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tempdir() -> tempfile::TempDir {
+        tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn holder_of(result: Result<DirLock, Error>) -> String {
+        match result {
+            Err(Error::Locked { holder, .. }) => holder.unwrap_or_default(),
+            other => panic!("expected Locked, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn readers_share_and_writers_exclude() {
+        let dir = tempdir();
+        let a = DirLock::acquire(dir.path(), LockMode::Shared).unwrap_or_else(|e| panic!("{e}"));
+        let b = DirLock::acquire(dir.path(), LockMode::Shared).unwrap_or_else(|e| panic!("{e}"));
+        assert!(a.is_held() && b.is_held());
+        assert_eq!(holder_of(DirLock::acquire(dir.path(), LockMode::Exclusive)), READERS);
+        assert_eq!(lock_holder(dir.path()).ok().flatten().as_deref(), Some(READERS));
+        drop((a, b));
+        assert_eq!(lock_holder(dir.path()).ok(), Some(None));
+
+        let w = DirLock::acquire(dir.path(), LockMode::Exclusive).unwrap_or_else(|e| panic!("{e}"));
+        let pid = format!("pid {},", std::process::id());
+        assert!(holder_of(DirLock::acquire(dir.path(), LockMode::Exclusive)).starts_with(&pid));
+        let err = DirLock::acquire(dir.path(), LockMode::Shared).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains(&pid) && err.contains(&dir.path().display().to_string()), "{err}");
+        assert!(lock_holder(dir.path()).ok().flatten().is_some_and(|h| h.starts_with(&pid)));
+        drop(w);
+        assert_eq!(std::fs::read(dir.path().join(LOCK_FILE)).map(|b| b.len()).ok(), Some(0));
+        assert!(DirLock::acquire(dir.path(), LockMode::Exclusive).is_ok());
+    }
+
+    #[test]
+    fn a_stale_note_is_not_a_holder() {
+        let dir = tempdir();
+        assert_eq!(lock_holder(dir.path()).ok(), Some(None));
+        std::fs::write(dir.path().join(LOCK_FILE), "pid 1, killed writer, since 0\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(lock_holder(dir.path()).ok(), Some(None));
+        let r = DirLock::acquire(dir.path(), LockMode::Shared).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(holder_of(DirLock::acquire(dir.path(), LockMode::Exclusive)), READERS);
+        drop(r);
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_io_error() {
+        let dir = tempdir();
+        let gone = dir.path().join("nope");
+        let err = DirLock::acquire(&gone, LockMode::Shared).err();
+        assert!(matches!(err, Some(Error::Io { path, .. }) if path == gone));
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(DirLock::acquire(&file, LockMode::Exclusive), Err(Error::Io { .. })));
+    }
+
+    #[test]
+    fn command_lines_are_short() {
+        assert!(command_line().chars().count() <= 201);
+        assert!(unix_now() > 1_700_000_000);
+    }
+}
