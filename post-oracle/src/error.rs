@@ -32,6 +32,14 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A scrypt or PBKDF2 output longer than PBKDF2's 32-bit block counter allows.
+    #[error("scrypt output of {len} bytes is longer than PBKDF2 allows ({max} bytes); ask for fewer bytes")]
+    OutputTooLong {
+        /// The requested length in bytes.
+        len: usize,
+        /// The longest allowed output in bytes.
+        max: u64,
+    },
     /// A backend (for example a GPU) failed.
     #[error("labeller {labeller} failed: {message}")]
     Backend {
@@ -39,5 +47,19 @@ pub enum Error {
         labeller: String,
         /// What went wrong.
         message: String,
+    },
+    /// A fast labeller backend was named that does not exist.
+    #[error("unknown CPU backend {name:?}; known backends: {known}")]
+    UnknownBackend {
+        /// The name given.
+        name: String,
+        /// The known names.
+        known: String,
+    },
+    /// A fast labeller backend was forced that this CPU cannot run.
+    #[error("this CPU lacks the instructions of the {backend} backend; use one of `Backend::available()`")]
+    BackendUnavailable {
+        /// The backend's name.
+        backend: String,
     },
 }

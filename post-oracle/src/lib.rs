@@ -1,11 +1,30 @@
 //! The Spacemesh PoST label function.
 //!
 //! Labels are scrypt-jane with original Keccak-512 and ChaCha20/8 (spec §2), not RFC 7914 scrypt.
-//! One generic scrypt engine serves both; the reference labeller is the readable specification and
-//! every fast backend is tested against it.
+//! One generic scrypt engine ([`scrypt()`]: PBKDF2 with one iteration, BlockMix, ROMix) serves both;
+//! the RFC 7914 instantiation ([`scrypt_rfc7914`]) is tested against the `scrypt` crate to prove the
+//! engine. The reference labeller ([`ReferenceLabeller`], [`label_full`], [`label16`]) is the readable
 
+mod block_mix;
+mod chacha;
 mod error;
 mod labeller;
+mod pbkdf2;
+mod reference;
+mod rfc7914;
+mod romix;
+mod salsa;
+mod scrypt;
 
+pub use block_mix::{block_mix, MixCore, SubBlock};
+pub use chacha::ChaCha8;
 pub use error::Error;
 pub use labeller::{LabelJob, Labeller, VrfCandidate};
+pub use pbkdf2::{pbkdf2, Hmac, PrfHash};
+pub use reference::{
+    label16, label_full, label_password, scrypt_jane, ReferenceLabeller, LABEL_FULL_LEN, LABEL_LEN,
+};
+pub use rfc7914::scrypt_rfc7914;
+pub use romix::romix;
+pub use salsa::Salsa8;
+pub use scrypt::{scrypt, Scratch};
