@@ -4,6 +4,7 @@
 //! One generic scrypt engine ([`scrypt()`]: PBKDF2 with one iteration, BlockMix, ROMix) serves both;
 //! the RFC 7914 instantiation ([`scrypt_rfc7914`]) is tested against the `scrypt` crate to prove the
 //! engine. The reference labeller ([`ReferenceLabeller`], [`label_full`], [`label16`]) is the readable
+//! specification and every fast backend is tested against it.
 
 mod block_mix;
 mod chacha;
