@@ -1,0 +1,325 @@
+//! Compiling the kernels with NVRTC at run time, for the device's own architecture, once.
+//!
+//! 1. The source is `kernels/label_core.cuh` followed by `kernels/label_kernels.cu`, built into the
+//!    crate with `include_str!` (so the binary carries it; no files are needed at run time).
+//! 2. Images are cached in the process per architecture, and, when the caller passes a directory, on
+//!    disk under a name keyed by a BLAKE3 hash of the source, the architecture and the driver version
+//!    (so a driver or source update recompiles; a machine without NVRTC can use a filled cache).
+//! 3. NVRTC compiles real code (`--gpu-architecture=sm_XY`, a cubin the driver loads as is). When
+//!    this NVRTC does not know the device's architecture (a card newer than the toolkit), it compiles
+//!    PTX for the newest virtual architecture it knows below the device and the driver JIT-compiles it.
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use cudarc::nvrtc::{result as nvrtc, sys as nvrtc_sys};
+use parking_lot::Mutex;
+
+use crate::driver::{guarded, nvrtc_present};
+use crate::{ComputeCapability, Error};
+
+/// The CUDA C++ source of every kernel, exactly as NVRTC compiles it.
+pub const KERNEL_SOURCE: &str =
+    concat!(include_str!("../kernels/label_core.cuh"), "\n", include_str!("../kernels/label_kernels.cu"));
+
+/// The names of the kernels in [`KERNEL_SOURCE`].
+pub const KERNEL_NAMES: [&str; 9] = [
+    "post_pbkdf2_in",
+    "post_romix_t1_g1",
+    "post_romix_t1_g2",
+    "post_romix_t1_g4",
+    "post_romix_t4_g1",
+    "post_romix_t4_g2",
+    "post_romix_t4_g4",
+    "post_pbkdf2_out",
+    "post_vrf_reduce",
+];
+
+/// What kind of code an image holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    /// Machine code for one architecture.
+    Cubin,
+    /// PTX, compiled by the driver when loaded.
+    Ptx,
+}
+
+/// Compiled kernels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelImage {
+    /// `sm_90` for a cubin, `compute_90` for PTX.
+    pub arch: String,
+    /// Cubin or PTX.
+    pub kind: ImageKind,
+    /// The image (PTX without its terminating NUL).
+    pub bytes: Vec<u8>,
+    /// NVRTC's log (register and spill counts from ptxas), empty when loaded from the cache.
+    pub log: String,
+}
+
+/// Compiled images of this process by architecture and driver version.
+type ImageCache = HashMap<(ComputeCapability, (u32, u32)), Arc<KernelImage>>;
+
+/// Where and for what to compile.
+#[derive(Debug, Clone, Copy)]
+pub struct CompileTarget<'a> {
+    /// The device's compute capability.
+    pub compute_capability: ComputeCapability,
+    /// The driver version, part of the cache key.
+    pub driver_version: (u32, u32),
+    /// A directory for compiled kernels, created when missing.
+    pub cache_dir: Option<&'a Path>,
+}
+
+/// The kernels for a target: from the process cache, the disk cache, or NVRTC.
+///
+/// # Errors
+/// [`Error::NvrtcNotFound`] without NVRTC and without a cached image, [`Error::Compile`] when NVRTC
+/// fails, [`Error::Cache`] when the cache directory cannot be used.
+pub fn kernel_image(target: CompileTarget<'_>) -> Result<Arc<KernelImage>, Error> {
+    static IMAGES: OnceLock<Mutex<ImageCache>> = OnceLock::new();
+    let key = (target.compute_capability, target.driver_version);
+    let images = IMAGES.get_or_init(Default::default);
+    if let Some(image) = images.lock().get(&key) {
+        return Ok(Arc::clone(image));
+    }
+    let cache_file = target.cache_dir.map(|dir| dir.join(cache_file_name(target)));
+    let image = match cache_file.as_deref().map(read_cached).transpose()?.flatten() {
+        Some(image) => image,
+        None => {
+            let image = compile(target.compute_capability)?;
+            if let (Some(dir), Some(file)) = (target.cache_dir, cache_file.as_deref()) {
+                write_cached(dir, file, &image)?;
+            }
+            image
+        }
+    };
+    let image = Arc::new(image);
+    images.lock().insert(key, Arc::clone(&image));
+    Ok(image)
+}
+
+/// `post-cuda-sm_90-<hash>.bin`: the hash covers the source, the architecture and the driver version.
+fn cache_file_name(target: CompileTarget<'_>) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(KERNEL_SOURCE.as_bytes());
+    h.update(target.compute_capability.sm().as_bytes());
+    h.update(format!("driver {}.{}", target.driver_version.0, target.driver_version.1).as_bytes());
+    let hash = h.finalize().to_hex();
+    format!("post-cuda-{}-{}.bin", target.compute_capability.sm(), &hash[..16])
+}
+
+/// Cache files start with one line naming the kind and architecture, then the image.
+fn read_cached(path: &Path) -> Result<Option<KernelImage>, Error> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(Error::Cache { path: path.to_path_buf(), source }),
+    };
+    let Some(newline) = bytes.iter().position(|&b| b == b'\n') else { return Ok(None) };
+    let header = String::from_utf8_lossy(&bytes[..newline]).to_string();
+    let image = match header.split_once(' ') {
+        Some(("cubin", arch)) => {
+            KernelImage { arch: arch.into(), kind: ImageKind::Cubin, bytes: Vec::new(), log: String::new() }
+        }
+        Some(("ptx", arch)) => {
+            KernelImage { arch: arch.into(), kind: ImageKind::Ptx, bytes: Vec::new(), log: String::new() }
+        }
+        // Not ours or torn: compile again and overwrite.
+        _ => return Ok(None),
+    };
+    Ok(Some(KernelImage { bytes: bytes[newline + 1..].to_vec(), ..image }))
+}
+
+/// Writes a cache file atomically: a temporary file in the same directory, then a rename.
+fn write_cached(dir: &Path, path: &Path, image: &KernelImage) -> Result<(), Error> {
+    let err = |path: &Path| {
+        let path: PathBuf = path.to_path_buf();
+        move |source| Error::Cache { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(err(dir))?;
+    let kind = match image.kind {
+        ImageKind::Cubin => "cubin",
+        ImageKind::Ptx => "ptx",
+    };
+    let mut data = format!("{kind} {}\n", image.arch).into_bytes();
+    data.extend_from_slice(&image.bytes);
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, &data).map_err(err(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(err(path))
+}
+
+/// An NVRTC program, destroyed on drop.
+struct Program(nvrtc_sys::nvrtcProgram);
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        // SAFETY: created by create_program and destroyed only here. A failure only leaks.
+        let _ = unsafe { nvrtc::destroy_program(self.0) };
+    }
+}
+
+/// Compiles [`KERNEL_SOURCE`] for a compute capability with NVRTC.
+///
+/// # Errors
+/// [`Error::NvrtcNotFound`] without NVRTC, [`Error::Compile`] with NVRTC's log otherwise.
+pub fn compile(cc: ComputeCapability) -> Result<KernelImage, Error> {
+    if !nvrtc_present() {
+        return Err(Error::NvrtcNotFound { arch: cc.sm() });
+    }
+    guarded("NVRTC", || {
+        let supported = supported_archs(cc)?;
+        if supported.contains(&cc.number()) {
+            return compile_for(&cc.sm(), ImageKind::Cubin);
+        }
+        // A device newer than this NVRTC: PTX for the newest architecture it knows below the device.
+        match supported.iter().copied().filter(|&a| a <= cc.number()).max() {
+            Some(a) => compile_for(&format!("compute_{a}"), ImageKind::Ptx),
+            None => Err(Error::Compile {
+                arch: cc.sm(),
+                options: Vec::new(),
+                log: format!("this NVRTC supports architectures {supported:?}, none at or below the device"),
+            }),
+        }
+    })
+}
+
+/// The architectures this NVRTC compiles for (e.g. 50, 52, …, 90).
+fn supported_archs(cc: ComputeCapability) -> Result<Vec<u32>, Error> {
+    let fail = |what: &str, e: nvrtc::NvrtcError| Error::Compile {
+        arch: cc.sm(),
+        options: Vec::new(),
+        log: format!("{what}: {e:?}"),
+    };
+    let mut count: std::os::raw::c_int = 0;
+    // SAFETY: writes one int.
+    unsafe { nvrtc_sys::nvrtcGetNumSupportedArchs(&mut count) }
+        .result()
+        .map_err(|e| fail("nvrtcGetNumSupportedArchs", e))?;
+    let mut archs: Vec<std::os::raw::c_int> = vec![0; usize::try_from(count).unwrap_or(0)];
+    // SAFETY: the vector holds `count` ints.
+    unsafe { nvrtc_sys::nvrtcGetSupportedArchs(archs.as_mut_ptr()) }
+        .result()
+        .map_err(|e| fail("nvrtcGetSupportedArchs", e))?;
+    Ok(archs.into_iter().filter_map(|a| u32::try_from(a).ok()).collect())
+}
+
+fn compile_for(arch: &str, kind: ImageKind) -> Result<KernelImage, Error> {
+    let options =
+        vec![format!("--gpu-architecture={arch}"), "--std=c++17".to_string(), "--ptxas-options=-v".to_string()];
+    let fail = |log: String| Error::Compile { arch: arch.to_string(), options: options.clone(), log };
+    let source = CString::new(KERNEL_SOURCE).map_err(|_| fail("the kernel source contains a NUL byte".into()))?;
+    let name = c"post_label.cu";
+    let program = Program(nvrtc::create_program(&source, Some(name)).map_err(|e| fail(format!("{e:?}")))?);
+    // SAFETY: `program` is a live program; the options are plain ASCII without NUL bytes.
+    let compiled = unsafe { nvrtc::compile_program(program.0, &options) };
+    // SAFETY: as above.
+    let log = unsafe { nvrtc::get_program_log(program.0) }
+        .map(|raw| {
+            let bytes: Vec<u8> = raw.into_iter().map(|c| c as u8).take_while(|&b| b != 0).collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+        .unwrap_or_default();
+    compiled.map_err(|e| fail(format!("{e:?}\n{log}")))?;
+    let bytes = match kind {
+        ImageKind::Cubin => {
+            let mut size = 0usize;
+            // SAFETY: the program compiled for a real architecture, so it has a cubin of `size` bytes.
+            unsafe { nvrtc_sys::nvrtcGetCUBINSize(program.0, &mut size) }
+                .result()
+                .map_err(|e| fail(format!("nvrtcGetCUBINSize: {e:?}")))?;
+            let mut cubin = vec![0u8; size];
+            // SAFETY: `cubin` holds `size` bytes.
+            unsafe { nvrtc_sys::nvrtcGetCUBIN(program.0, cubin.as_mut_ptr().cast()) }
+                .result()
+                .map_err(|e| fail(format!("nvrtcGetCUBIN: {e:?}")))?;
+            cubin
+        }
+        ImageKind::Ptx => {
+            // SAFETY: the program compiled.
+            let raw = unsafe { nvrtc::get_ptx(program.0) }.map_err(|e| fail(format!("nvrtcGetPTX: {e:?}")))?;
+            raw.into_iter().map(|c| c as u8).take_while(|&b| b != 0).collect()
+        }
+    };
+    Ok(KernelImage { arch: arch.to_string(), kind, bytes, log })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn target(dir: Option<&Path>) -> CompileTarget<'_> {
+        CompileTarget {
+            compute_capability: ComputeCapability { major: 9, minor: 0 },
+            driver_version: (12, 4),
+            cache_dir: dir,
+        }
+    }
+
+    #[test]
+    fn source_defines_every_kernel() {
+        for name in KERNEL_NAMES {
+            assert!(
+                KERNEL_SOURCE.contains(&format!("{name}(")) || KERNEL_SOURCE.contains(&format!("({name},")),
+                "{name}"
+            );
+        }
+        // The ROMix kernel the host asks for must exist for every variant and gap.
+        for v in crate::KernelVariant::ALL {
+            for n in [2, 4, 8192] {
+                assert!(KERNEL_NAMES.contains(&v.romix_kernel(n)));
+            }
+        }
+        assert_eq!(crate::BLOCK_THREADS, 256);
+        assert!(KERNEL_SOURCE.contains("#define PC_BLOCK 256"));
+    }
+
+    #[test]
+    fn cache_name_depends_on_arch_and_driver() {
+        let a = cache_file_name(target(None));
+        let b = cache_file_name(CompileTarget { driver_version: (12, 8), ..target(None) });
+        let c = cache_file_name(CompileTarget {
+            compute_capability: ComputeCapability { major: 8, minor: 0 },
+            ..target(None)
+        });
+        assert!(a.starts_with("post-cuda-sm_90-") && a.ends_with(".bin"));
+        assert!(a != b && a != c && b != c);
+    }
+
+    #[test]
+    fn cache_round_trips_and_ignores_foreign_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("kernels");
+        let file = sub.join("k.bin");
+        let image = KernelImage {
+            arch: "sm_90".into(),
+            kind: ImageKind::Cubin,
+            bytes: vec![0, 10, 255, 10],
+            log: String::new(),
+        };
+        write_cached(&sub, &file, &image).unwrap();
+        assert_eq!(read_cached(&file).unwrap(), Some(image));
+        std::fs::write(&file, b"garbage").unwrap();
+        assert_eq!(read_cached(&file).unwrap(), None);
+        assert_eq!(read_cached(&sub.join("missing.bin")).unwrap(), None);
+    }
+
+    #[test]
+    fn a_filled_disk_cache_needs_no_nvrtc() {
+        let dir = tempfile::tempdir().unwrap();
+        // An architecture no real device has, so that no other test's process cache entry interferes.
+        let t =
+            CompileTarget { compute_capability: ComputeCapability { major: 1, minor: 7 }, ..target(Some(dir.path())) };
+        let image = KernelImage {
+            arch: "sm_17".into(),
+            kind: ImageKind::Ptx,
+            bytes: b".version 8.0".to_vec(),
+            log: String::new(),
+        };
+        write_cached(dir.path(), &dir.path().join(cache_file_name(t)), &image).unwrap();
+        assert_eq!(*kernel_image(t).unwrap(), image);
+    }
+}
