@@ -113,7 +113,9 @@ impl Labeller for ReferenceLabeller {
                 let mut scratch = Scratch::new(params)?;
                 let first = start.0 + c as u64 * chunk;
                 let mut best = None;
-                for (index, slot) in (first..).map(LabelIndex).zip(labels.chunks_exact_mut(LABEL_LEN)) {
+                // `first + k` stays ≤ start + count − 1, which `check` proved fits in 64 bits.
+                for (k, slot) in labels.chunks_exact_mut(LABEL_LEN).enumerate() {
+                    let index = LabelIndex(first + k as u64);
                     let full = label_with(commitment, index, &mut scratch)?;
                     slot.copy_from_slice(&full[..LABEL_LEN]);
                     if vrf_threshold.is_some_and(|threshold| full < *threshold) {
