@@ -1,0 +1,175 @@
+//! The one error type of `post-init`: every failure names the directory or file, the label index or byte
+//! offset at fault, and what to do about it.
+
+use std::path::PathBuf;
+
+/// Errors of initialization, merging, resizing, verification and repair.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Opening, locking or reading the data directory or its metadata failed.
+    #[error(transparent)]
+    Core(#[from] post_core::Error),
+    /// The labeller failed.
+    #[error("computing labels {start}..{} failed: {source}", start + count)]
+    Label {
+        /// First label of the failed call.
+        start: u64,
+        /// Labels in the call.
+        count: u64,
+        /// The labeller's error.
+        source: post_oracle::Error,
+    },
+    /// A file operation failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What was being done (`writing`, `reading`, `syncing` …).
+        action: &'static str,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A write failed because the disk (or the file-size limit, or the quota) is full.
+    #[error(
+        "{path}: no space left ({source}); everything written so far is synced and kept — free some space \
+         (or raise the limit) and run the same command again to resume"
+    )]
+    DiskFull {
+        /// The file being written.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// There is not enough free space to start.
+    #[error(
+        "{dir}: {needed} bytes must still be written but only {available} bytes are free; free some space, \
+         use another directory, or initialize fewer files with --from-file/--to-file"
+    )]
+    NotEnoughSpace {
+        /// The data directory.
+        dir: PathBuf,
+        /// Bytes still to write.
+        needed: u64,
+        /// Bytes free on its filesystem.
+        available: u64,
+    },
+    /// The directory holds data of another identity or with other parameters.
+    #[error(
+        "{dir}: the data on disk has {field} = {on_disk}, but {requested} was requested; nothing was changed \
+         — use the same {field} or another directory"
+    )]
+    Mismatch {
+        /// The data directory (or the piece, for a merge).
+        dir: PathBuf,
+        /// The differing field, named as in the metadata.
+        field: &'static str,
+        /// Its value on disk.
+        on_disk: String,
+        /// The requested value.
+        requested: String,
+    },
+    /// Fewer units were requested than the directory holds: that would delete data.
+    #[error(
+        "{dir}: the data has {on_disk} units but {requested} were requested; initialization never deletes \
+         data — to really drop units run `post shrink --dir {dir} --units {requested}`",
+        dir = dir.display()
+    )]
+    FewerUnits {
+        /// The data directory.
+        dir: PathBuf,
+        /// Units recorded in the metadata.
+        on_disk: u32,
+        /// Units requested.
+        requested: u32,
+    },
+    /// A data file is longer than the layout allows.
+    #[error(
+        "{path}: {len} bytes, but the layout allows at most {expected}; it was not written with these \
+         parameters — check --max-file-size/--labels-per-unit/--units or move the file away (nothing was changed)"
+    )]
+    Oversized {
+        /// The file.
+        path: PathBuf,
+        /// Its length.
+        len: u64,
+        /// The expected length.
+        expected: u64,
+    },
+    /// A `postdata_*.bin` file that is not part of the data's layout.
+    #[error(
+        "{path} is not one of the data's files (postdata_0.bin ..= postdata_{last}.bin); it may belong to other \
+         data or to more units than the metadata records — move it out of the directory (nothing was changed)"
+    )]
+    StrayFiles {
+        /// The first such file.
+        path: PathBuf,
+        /// Index of the last file of the layout.
+        last: u32,
+    },
+    /// Data files without a metadata file.
+    #[error(
+        "{dir} holds data files (e.g. {file}) but no postdata_metadata.json; without it the identity of the \
+         data is unknown — restore the metadata file, or move the files away (nothing was changed)"
+    )]
+    DataWithoutMetadata {
+        /// The data directory.
+        dir: PathBuf,
+        /// One of the data files.
+        file: PathBuf,
+    },
+    /// A stored label does not equal the recomputed one where a run would continue.
+    #[error(
+        "{path}: label {index} at byte {offset} differs from the recomputed label; the file is corrupt or \
+         was written with other parameters (scrypt N, identity) — check with `post verify-data --all` and fix \
+         with `post repair` (nothing was changed)"
+    )]
+    LabelMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The global label index.
+        index: u64,
+        /// Byte offset in the file.
+        offset: u64,
+    },
+    /// The metadata's VRF nonce does not match its recorded value or is not below the difficulty.
+    #[error("{path}: VRF nonce {nonce}: {reason}")]
+    BadNonce {
+        /// The metadata file.
+        path: PathBuf,
+        /// The recorded nonce.
+        nonce: u64,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// A file range outside the layout.
+    #[error("file range {from}..={to} is not inside the data's files 0..={last}; pick indices in that range")]
+    FileRange {
+        /// First file requested.
+        from: u32,
+        /// Last file requested.
+        to: u32,
+        /// Index of the last file of the layout.
+        last: u32,
+    },
+    /// A merge cannot be done.
+    #[error("merge: {reason}; nothing was moved")]
+    Merge {
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// A shrink cannot be done.
+    #[error("{dir}: {reason}")]
+    Shrink {
+        /// The data directory.
+        dir: PathBuf,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// A bug: a thread panicked or an invariant broke.
+    #[error("internal error: {what}; please report it")]
+    Internal {
+        /// What happened.
+        what: String,
+    },
+}

@@ -1,0 +1,413 @@
+//! Initialization of a data directory: a fresh one, a resumed one, a grown one, or a range of files of
+//! one (a piece of split work). It never deletes or shortens data, except for a torn last label.
+//!
+//! ```text
+//! prepare (reads only; holds the exclusive lock from here on):
+//!  1. Lock the directory. With metadata on disk, the identity, LabelsPerUnit and MaxFileSize must equal
+//!     the request and the units may only grow; without it, no data file may exist.
+//!  2. Classify every selected file against the (new) layout: complete, partial, torn (ends inside a
+//!     label), missing; an oversized file or a stray postdata_*.bin stops everything.
+//!  3. Recompute the last labels of every existing selected file (see `resume`), and the full label of
+//!     the recorded VRF nonce (see `vrf`); when the data grows, drop a nonce that no longer qualifies.
+//!  4. Check that the remaining bytes fit in the free space.
+//! run:
+//!  5. Save the metadata first, so the identity and size are on disk before any label.
+//!  6. Cut torn labels, then write the missing labels through the pipeline (see `pipeline`), saving each
+//!     better VRF nonce before the labels that produced it.
+//!  7. When every file of the data is complete and no label qualified, search beyond the data
+//!     (see `nonce_search`).
+//! ```
+
+use std::fs::{self, OpenOptions};
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+
+use post_core::{
+    AtxId, Commitment, DirLock, FileState, InitConfig, Layout, LockMode, NodeId, PostData, PostMetadata, ScryptParams,
+    LABEL_SIZE, METADATA_FILE,
+};
+use post_oracle::{Labeller, VrfCandidate};
+
+use crate::nonce_search::{record_nonce, BeyondSearch};
+use crate::pipeline::{Pipeline, RunEnd, Segment};
+use crate::resume::{check_tail, FileSpan};
+use crate::vrf::recorded_best;
+use crate::{available_bytes, CancelToken, Error, Event, ProgressSink, VrfSearch};
+
+/// Largest batch used when the labeller prefers more (16 MiB per buffer, three buffers).
+const MAX_BATCH: usize = 1 << 20;
+
+/// What to initialize.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitRequest {
+    /// The data directory (created when missing).
+    pub dir: PathBuf,
+    /// The smesher's node id.
+    pub node_id: NodeId,
+    /// The commitment ATX id.
+    pub atx_id: AtxId,
+    /// Labels per unit, file size, label cost and the allowed unit range.
+    pub config: InitConfig,
+    /// Units the data must hold (at least what the directory already holds).
+    pub num_units: u32,
+    /// Only these files (inclusive), for splitting work; `None` for all.
+    pub files: Option<RangeInclusive<u32>>,
+    /// Labels per labeller call; `None` for the labeller's preference.
+    pub batch: Option<usize>,
+}
+
+/// What a prepared initialization will do, for display before it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitSummary {
+    /// The data directory.
+    pub dir: PathBuf,
+    /// Size of the whole data in bytes.
+    pub total_bytes: u64,
+    /// Files of the whole data.
+    pub num_files: u32,
+    /// The files this run is responsible for.
+    pub files: RangeInclusive<u32>,
+    /// Bytes of those files when complete.
+    pub selected_bytes: u64,
+    /// Bytes still to write.
+    pub to_write_bytes: u64,
+    /// Free bytes on the directory's filesystem.
+    pub available_bytes: u64,
+    /// Units before this run, when the directory already held data.
+    pub existing_units: Option<u32>,
+    /// Units after this run.
+    pub num_units: u32,
+    /// The best VRF nonce found by earlier runs (and still valid).
+    pub nonce: Option<VrfCandidate>,
+}
+
+/// How an initialization run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitEnd {
+    /// Every file of the data is complete and the VRF nonce is found.
+    Complete,
+    /// The selected files are complete; other files of the data are not (split work: merge the pieces).
+    RangeComplete,
+    /// The cancel token stopped the run; what was written is synced and a rerun resumes.
+    Cancelled,
+}
+
+/// The result of [`PreparedInit::run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InitOutcome {
+    /// How it ended.
+    pub end: InitEnd,
+    /// The best VRF nonce so far (`None` only for a piece or a cancelled run in which none qualified yet).
+    pub nonce: Option<VrfCandidate>,
+    /// Labels this run wrote.
+    pub labels_written: u64,
+}
+
+/// The lock held from `prepare` to the end of `run`.
+#[derive(Debug)]
+enum Guard {
+    Fresh(#[allow(dead_code)] DirLock),
+    Existing(#[allow(dead_code)] Box<PostData>),
+}
+
+/// An initialization that passed every check; [`PreparedInit::run`] does the writing.
+pub struct PreparedInit<'a> {
+    labeller: &'a dyn Labeller,
+    _guard: Guard,
+    metadata: PostMetadata,
+    params: ScryptParams,
+    commitment: Commitment,
+    segments: Vec<Segment>,
+    /// Torn files: (path, length, whole-label length).
+    cuts: Vec<(PathBuf, u64, u64)>,
+    vrf: VrfSearch,
+    /// Files outside the selection that are not complete.
+    others_incomplete: bool,
+    batch: usize,
+    summary: InitSummary,
+}
+
+impl std::fmt::Debug for PreparedInit<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedInit").field("labeller", &self.labeller.name()).field("summary", &self.summary).finish()
+    }
+}
+
+/// Checks a request against the directory and plans the work (steps 1–4); changes nothing on disk
+/// except creating the directory and its lock file.
+///
+/// # Errors
+/// [`Error::Core`] for a held lock (naming the holder), unreadable metadata or invalid parameters;
+/// [`Error::Mismatch`], [`Error::FewerUnits`], [`Error::Oversized`], [`Error::StrayFiles`],
+/// [`Error::FileRange`], [`Error::LabelMismatch`], [`Error::BadNonce`], [`Error::NotEnoughSpace`], or I/O
+/// and labeller errors; each names the file and what to do.
+pub fn prepare<'a>(request: &InitRequest, labeller: &'a dyn Labeller) -> Result<PreparedInit<'a>, Error> {
+    let config = request.config.validate()?;
+    config.check_units(request.num_units)?;
+    let dir = request.dir.as_path();
+    if !dir.exists() {
+        fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            action: "creating the data directory",
+            source,
+        })?;
+    }
+    let (guard, existing) = lock_and_load(dir)?;
+    let mut metadata = match &existing {
+        Some(old) => {
+            check_same_data(dir, old, request)?;
+            let mut grown = old.clone();
+            grown.num_units = request.num_units;
+            grown
+        }
+        None => PostMetadata::new(request.node_id, request.atx_id, &config, request.num_units),
+    };
+    let layout = metadata.layout()?;
+    let files = select_files(request.files.clone(), &layout)?;
+    let on_disk = lengths_on_disk(&guard, &layout);
+    let params = config.scrypt;
+    let commitment = metadata.commitment();
+
+    let mut segments = Vec::new();
+    let mut cuts = Vec::new();
+    let mut others_incomplete = false;
+    for i in 0..layout.num_files() {
+        let path = Layout::file_path(dir, i);
+        let expected = layout.expected_file_size(i);
+        let state = FileState::classify(on_disk[i as usize], expected);
+        if !files.contains(&i) {
+            others_incomplete |= state != FileState::Complete;
+            continue;
+        }
+        let whole = match state {
+            FileState::Missing => 0,
+            FileState::Complete | FileState::Partial { .. } => on_disk[i as usize].unwrap_or(0),
+            FileState::Misaligned { len } => {
+                cuts.push((path.clone(), len, len - len % LABEL_SIZE));
+                len - len % LABEL_SIZE
+            }
+            FileState::Oversized { len } => return Err(Error::Oversized { path, len, expected }),
+        };
+        let labels = layout.file_labels(i);
+        let span = FileSpan { path: &path, first_label: labels.start, labels: whole / LABEL_SIZE };
+        check_tail(labeller, &commitment, params, span)?;
+        if whole < expected {
+            segments.push(Segment { path, labels: labels.start + whole / LABEL_SIZE..labels.end, offset: whole });
+        }
+    }
+
+    let difficulty = post_core::vrf_difficulty(layout.num_labels())?;
+    let mut best = match &existing {
+        Some(old) => recorded_best(dir, old, labeller, params)?,
+        None => None,
+    };
+    if let Some(old) = existing.as_ref().filter(|old| old.num_units < metadata.num_units) {
+        // Growing: a nonce found beyond the old data lies inside the new data, and a nonce may not be
+        // below the new, smaller difficulty; the search then restarts on the new labels.
+        if best.is_some_and(|b| b.index.0 >= old.num_labels() || b.label >= difficulty) {
+            best = None;
+        }
+        metadata.last_position = None;
+    }
+    match &best {
+        Some(b) => record_nonce(&mut metadata, b),
+        None => (metadata.nonce, metadata.nonce_value) = (None, None),
+    }
+    let mut vrf = VrfSearch::new(difficulty);
+    vrf.offer(best);
+
+    let to_write_bytes: u64 = segments.iter().map(|s| (s.labels.end - s.labels.start) * LABEL_SIZE).sum();
+    let available = available_bytes(dir)?;
+    if to_write_bytes > available {
+        return Err(Error::NotEnoughSpace { dir: dir.to_path_buf(), needed: to_write_bytes, available });
+    }
+    let selected_bytes = files.clone().map(|i| layout.expected_file_size(i)).sum();
+    let summary = InitSummary {
+        dir: dir.to_path_buf(),
+        total_bytes: layout.total_bytes(),
+        num_files: layout.num_files(),
+        files,
+        selected_bytes,
+        to_write_bytes,
+        available_bytes: available,
+        existing_units: existing.as_ref().map(|m| m.num_units),
+        num_units: metadata.num_units,
+        nonce: best,
+    };
+    let batch = request.batch.unwrap_or_else(|| labeller.preferred_batch()).clamp(1, MAX_BATCH);
+    Ok(PreparedInit {
+        labeller,
+        _guard: guard,
+        metadata,
+        params,
+        commitment,
+        segments,
+        cuts,
+        vrf,
+        others_incomplete,
+        batch,
+        summary,
+    })
+}
+
+impl PreparedInit<'_> {
+    /// What the run will do.
+    pub fn summary(&self) -> &InitSummary {
+        &self.summary
+    }
+
+    /// Writes the data (steps 5–7), stopping at the next batch when `cancel` is set.
+    ///
+    /// # Errors
+    /// [`Error::DiskFull`] when space runs out (everything written is kept and synced; a rerun resumes),
+    /// other write, metadata or labeller errors naming the file.
+    pub fn run(mut self, cancel: &CancelToken, progress: &dyn ProgressSink) -> Result<InitOutcome, Error> {
+        let dir = self.summary.dir.clone();
+        self.metadata.save(&dir)?;
+        for (path, from_len, to_len) in &self.cuts {
+            let cut = OpenOptions::new().write(true).open(path).and_then(|f| {
+                f.set_len(*to_len)?;
+                f.sync_all()
+            });
+            cut.map_err(|source| Error::Io { path: path.clone(), action: "cutting the torn last label of", source })?;
+            progress.event(&Event::TornTailCut { path: path.clone(), from_len: *from_len, to_len: *to_len });
+        }
+        let to_write = self.summary.to_write_bytes / LABEL_SIZE;
+        let total = self.summary.selected_bytes / LABEL_SIZE;
+        progress.event(&Event::InitStarted { total_labels: total, done_labels: total - to_write });
+
+        let pipeline = Pipeline {
+            labeller: self.labeller,
+            commitment: &self.commitment,
+            params: self.params,
+            batch: self.batch,
+            cancel,
+            progress,
+        };
+        let metadata = &mut self.metadata;
+        let mut save_nonce = |best: &VrfCandidate| {
+            record_nonce(metadata, best);
+            metadata.save(&dir).map_err(Error::from)
+        };
+        let ended = pipeline.run(&self.segments, &mut self.vrf, &mut save_nonce)?;
+        let written = |end| -> Result<u64, Error> {
+            Ok(match end {
+                RunEnd::Done => to_write,
+                RunEnd::Cancelled => to_write - remaining_labels(&self.segments)?,
+            })
+        };
+        if ended == RunEnd::Cancelled {
+            let labels_written = written(RunEnd::Cancelled)?;
+            return Ok(InitOutcome { end: InitEnd::Cancelled, nonce: self.vrf.best(), labels_written });
+        }
+        if self.others_incomplete {
+            return Ok(InitOutcome { end: InitEnd::RangeComplete, nonce: self.vrf.best(), labels_written: to_write });
+        }
+        let mut nonce = self.vrf.best();
+        if nonce.is_none() {
+            let search = BeyondSearch {
+                labeller: self.labeller,
+                commitment: &self.commitment,
+                params: self.params,
+                difficulty: *self.vrf.difficulty(),
+                batch: self.batch,
+                cancel,
+                progress,
+            };
+            nonce = search.run(&dir, &mut self.metadata)?;
+            if nonce.is_none() {
+                return Ok(InitOutcome { end: InitEnd::Cancelled, nonce, labels_written: to_write });
+            }
+        }
+        Ok(InitOutcome { end: InitEnd::Complete, nonce, labels_written: to_write })
+    }
+}
+
+/// Takes the exclusive lock and loads the metadata when there is any.
+fn lock_and_load(dir: &Path) -> Result<(Guard, Option<PostMetadata>), Error> {
+    if dir.join(METADATA_FILE).exists() {
+        let data = PostData::open(dir, LockMode::Exclusive)?;
+        if let Some(first) = data.unexpected_files().first() {
+            return Err(Error::StrayFiles { path: first.clone(), last: data.layout().num_files().saturating_sub(1) });
+        }
+        let metadata = data.metadata().clone();
+        return Ok((Guard::Existing(Box::new(data)), Some(metadata)));
+    }
+    let lock = DirLock::acquire(dir, LockMode::Exclusive)?;
+    if dir.join(METADATA_FILE).exists() {
+        // Another process wrote it between the check and the lock; look again from the start.
+        drop(lock);
+        return lock_and_load(dir);
+    }
+    let listing =
+        fs::read_dir(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), action: "listing", source })?;
+    for entry in listing {
+        let entry = entry.map_err(|source| Error::Io { path: dir.to_path_buf(), action: "listing", source })?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("postdata_") && name.ends_with(".bin") {
+            return Err(Error::DataWithoutMetadata { dir: dir.to_path_buf(), file: entry.path() });
+        }
+    }
+    Ok((Guard::Fresh(lock), None))
+}
+
+/// The identity and shape must match; units may only grow.
+fn check_same_data(dir: &Path, old: &PostMetadata, request: &InitRequest) -> Result<(), Error> {
+    let mismatch = |field, on_disk: String, requested: String| {
+        Err(Error::Mismatch { dir: dir.to_path_buf(), field, on_disk, requested })
+    };
+    if old.node_id != request.node_id {
+        return mismatch("NodeId", old.node_id.to_string(), request.node_id.to_string());
+    }
+    if old.commitment_atx_id != request.atx_id {
+        return mismatch("CommitmentAtxId", old.commitment_atx_id.to_string(), request.atx_id.to_string());
+    }
+    if old.labels_per_unit != request.config.labels_per_unit {
+        return mismatch("LabelsPerUnit", old.labels_per_unit.to_string(), request.config.labels_per_unit.to_string());
+    }
+    if old.max_file_size != request.config.max_file_size {
+        return mismatch("MaxFileSize", old.max_file_size.to_string(), request.config.max_file_size.to_string());
+    }
+    if request.num_units < old.num_units {
+        return Err(Error::FewerUnits { dir: dir.to_path_buf(), on_disk: old.num_units, requested: request.num_units });
+    }
+    Ok(())
+}
+
+/// The selected files, checked against the layout.
+fn select_files(files: Option<RangeInclusive<u32>>, layout: &Layout) -> Result<RangeInclusive<u32>, Error> {
+    let last = layout.num_files().saturating_sub(1);
+    let files = files.unwrap_or(0..=last);
+    if files.start() > files.end() || *files.end() > last || layout.num_files() == 0 {
+        return Err(Error::FileRange { from: *files.start(), to: *files.end(), last });
+    }
+    Ok(files)
+}
+
+/// The length of every file of `layout` as found when the lock was taken (`None`: missing). Files the
+/// old layout did not have cannot exist: they would have been stray files.
+fn lengths_on_disk(guard: &Guard, layout: &Layout) -> Vec<Option<u64>> {
+    let old = match guard {
+        Guard::Existing(data) => data.files(),
+        Guard::Fresh(_) => &[],
+    };
+    (0..layout.num_files() as usize)
+        .map(|i| old.get(i).filter(|f| f.state != FileState::Missing).map(|f| f.len_on_disk()))
+        .collect()
+}
+
+/// Labels of the segments not yet on disk, from the files' lengths.
+fn remaining_labels(segments: &[Segment]) -> Result<u64, Error> {
+    let mut left = 0;
+    for seg in segments {
+        let len = match fs::metadata(&seg.path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(source) => return Err(Error::Io { path: seg.path.clone(), action: "reading the size of", source }),
+        };
+        let done = (len.saturating_sub(seg.offset) / LABEL_SIZE).min(seg.labels.end - seg.labels.start);
+        left += seg.labels.end - seg.labels.start - done;
+    }
+    Ok(left)
+}

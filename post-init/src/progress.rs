@@ -1,0 +1,88 @@
+//! Progress reporting: long operations push [`Event`]s to a [`ProgressSink`] the caller provides. The
+//! library never prints; the command-line tool turns events into a progress bar or log lines.
+
+use std::path::PathBuf;
+
+use post_core::LabelIndex;
+
+/// Something that happened during a long operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Initialization starts writing: the selected files hold `total_labels` labels, of which
+    /// `done_labels` are already on disk (and checked).
+    InitStarted {
+        /// Labels of the selected files.
+        total_labels: u64,
+        /// Labels already written by an earlier run.
+        done_labels: u64,
+    },
+    /// A torn last label (a length that is not a multiple of 16, left by an interrupted write) was cut.
+    TornTailCut {
+        /// The file.
+        path: PathBuf,
+        /// Its length before, in bytes.
+        from_len: u64,
+        /// Its length after, in bytes.
+        to_len: u64,
+    },
+    /// The last labels of an existing file were recomputed and match, so writing continues after them.
+    ResumeChecked {
+        /// The file.
+        path: PathBuf,
+        /// How many labels were recomputed.
+        labels: u64,
+    },
+    /// More labels were written to disk (a delta, not a total).
+    LabelsWritten {
+        /// Labels written since the previous event.
+        labels: u64,
+    },
+    /// A better VRF nonce was found and saved in the metadata.
+    NewVrfNonce {
+        /// Its label index.
+        index: LabelIndex,
+        /// Its full 32-byte label.
+        label: [u8; 32],
+    },
+    /// A data file is complete and synced to disk.
+    FileCompleted {
+        /// The file.
+        path: PathBuf,
+    },
+    /// No label of the data is below the VRF difficulty: the search goes on beyond the data, block by block.
+    NonceSearchBeyond {
+        /// The first label index of the block being searched.
+        from: LabelIndex,
+    },
+    /// Verification starts: `total_labels` labels will be recomputed.
+    VerifyStarted {
+        /// Labels to recompute.
+        total_labels: u64,
+    },
+    /// More labels were recomputed and compared (a delta, not a total).
+    LabelsChecked {
+        /// Labels checked since the previous event.
+        labels: u64,
+    },
+}
+
+/// Receives progress events. Called from the operation's threads, so it must be `Sync`.
+pub trait ProgressSink: Send + Sync {
+    /// Handles one event. It should return quickly; the operation waits for it.
+    fn event(&self, event: &Event);
+}
+
+/// A sink that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl ProgressSink for NoProgress {
+    fn event(&self, _event: &Event) {}
+}
+
+impl<F: Fn(&Event) + Send + Sync> ProgressSink for F {
+    fn event(&self, event: &Event) {
+        self(event);
+    }
+}
