@@ -1,0 +1,206 @@
+//! The one error type of `post-proof`.
+//!
+//! It holds two kinds of failure: the reasons a proof is rejected (an answer about the proof, see
+//! [`Error::is_rejection`]) and the failures of the machinery (I/O, RandomX, bad parameters,
+//! cancellation). The `post verify` command maps the first kind to exit code 1 and the second to 2.
+
+use std::path::PathBuf;
+
+/// Errors of the proof of work, the proving scan and verification.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A parameter, the metadata or the data layout was refused by `post-core`.
+    #[error(transparent)]
+    Core {
+        /// The underlying error.
+        #[from]
+        source: post_core::Error,
+    },
+    /// The label function failed.
+    #[error("computing labels: {source}")]
+    Oracle {
+        /// The underlying error.
+        #[from]
+        source: post_oracle::Error,
+    },
+    /// Reading a data file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A data file is missing or shorter than the layout says; the scan would skip labels.
+    #[error(
+        "{path}: expected {expected} bytes of labels, found {found}; finish initializing (or repair) the data \
+         before proving"
+    )]
+    IncompleteData {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the layout requires.
+        expected: u64,
+        /// Bytes present.
+        found: u64,
+    },
+    /// A proving parameter is out of range.
+    #[error("invalid proving parameter {name}: {reason}")]
+    InvalidParam {
+        /// The parameter as the user knows it (`nonces`, `k2`...).
+        name: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The operation was cancelled through its [`CancelToken`](crate::CancelToken).
+    #[error("cancelled")]
+    Cancelled,
+    /// The proof-of-work backend (RandomX) failed.
+    #[error("proof of work backend: {message}")]
+    PowBackend {
+        /// What went wrong.
+        message: String,
+    },
+    /// No pow nonce below 2^56 satisfies the threshold (only possible with a threshold near 0).
+    #[error("no proof-of-work nonce below 2^56 satisfies the threshold for nonce group {group}; raise the difficulty")]
+    PowExhausted {
+        /// The nonce group.
+        group: u8,
+    },
+    /// Proving used up every nonce group a verifier accepts (nonces 0..4096) without a proof.
+    #[error(
+        "no proof found with nonces below {next_nonce}: nonce groups above 255 cannot be verified; \
+         check k1/k2 against the amount of data"
+    )]
+    NoncesExhausted {
+        /// The first nonce that would have been tried next.
+        next_nonce: u32,
+    },
+
+    // Reasons a proof is rejected. Keep `is_rejection` in step.
+    /// The proof claims a number of units outside the configured range.
+    #[error("num_units {num_units} is outside the allowed range {min}..={max}")]
+    NumUnitsOutOfRange {
+        /// Claimed units.
+        num_units: u32,
+        /// Fewest allowed.
+        min: u32,
+        /// Most allowed.
+        max: u32,
+    },
+    /// The proof's nonce is in a group above 255, which the proof of work cannot encode.
+    #[error("nonce {nonce} is in nonce group {} > 255", .nonce / 16)]
+    NonceGroupOutOfRange {
+        /// The proof's nonce.
+        nonce: u32,
+    },
+    /// The `pow` field is 2^56 or more; only its low 7 bytes are hashed, so such values are forgeries of
+    /// smaller ones.
+    #[error("pow {pow} for nonce group {group} is not below 2^56")]
+    PowOutOfRange {
+        /// The nonce group.
+        group: u8,
+        /// The proof's pow.
+        pow: u64,
+    },
+    /// The proof of work does not meet the threshold.
+    #[error("invalid proof of work: pow {pow} for nonce group {group} does not meet the threshold")]
+    InvalidPow {
+        /// The nonce group.
+        group: u8,
+        /// The proof's pow.
+        pow: u64,
+    },
+    /// The packed indices have the wrong length or non-zero padding bits.
+    #[error("invalid indices encoding: {source}")]
+    IndicesEncoding {
+        /// The codec's error (length or padding bit).
+        source: post_core::Error,
+    },
+    /// The packed indices have the wrong length.
+    #[error("invalid number of index bytes: expected {expected} ({k2} indices of {bits} bits), got {got}")]
+    IndicesLength {
+        /// ceil(k2·bits/8).
+        expected: usize,
+        /// The proof's length.
+        got: usize,
+        /// Indices expected.
+        k2: u32,
+        /// Bits per index.
+        bits: u32,
+    },
+    /// An index appears twice (the reference accepts this; a proof must name k2 distinct labels).
+    #[error("index {index} appears twice, at positions {first} and {second}")]
+    DuplicateIndex {
+        /// The repeated label index.
+        index: u64,
+        /// Its first position in the proof.
+        first: usize,
+        /// The repeat's position.
+        second: usize,
+    },
+    /// An index points beyond the data.
+    #[error("index {index} at position {position} is not below the number of labels {num_labels}")]
+    IndexOutOfRange {
+        /// The label index.
+        index: u64,
+        /// Its position in the proof.
+        position: usize,
+        /// Labels in the data.
+        num_labels: u64,
+    },
+    /// A label's group-cipher byte is above the threshold.
+    #[error(
+        "MSB value for index {index} (position {position}) doesn't satisfy difficulty: {msb} > {threshold} \
+         (label {})", hex::encode(.label)
+    )]
+    InvalidMsb {
+        /// The label index.
+        index: u64,
+        /// Its position in the proof.
+        position: usize,
+        /// The encrypted byte.
+        msb: u8,
+        /// The difficulty's top byte.
+        threshold: u8,
+        /// The recomputed label.
+        label: [u8; 16],
+    },
+    /// A label tied on the top byte and its lazy-cipher value is not below the threshold.
+    #[error(
+        "LSB value for index {index} (position {position}) doesn't satisfy difficulty: {lsb} >= {threshold} \
+         (label {})", hex::encode(.label)
+    )]
+    InvalidLsb {
+        /// The label index.
+        index: u64,
+        /// Its position in the proof.
+        position: usize,
+        /// The 56-bit lazy value.
+        lsb: u64,
+        /// The difficulty's low 56 bits.
+        threshold: u64,
+        /// The recomputed label.
+        label: [u8; 16],
+    },
+}
+
+impl Error {
+    /// Whether this error says the proof is invalid (as opposed to a failure to check it).
+    pub fn is_rejection(&self) -> bool {
+        matches!(
+            self,
+            Error::NumUnitsOutOfRange { .. }
+                | Error::NonceGroupOutOfRange { .. }
+                | Error::PowOutOfRange { .. }
+                | Error::InvalidPow { .. }
+                | Error::IndicesEncoding { .. }
+                | Error::IndicesLength { .. }
+                | Error::DuplicateIndex { .. }
+                | Error::IndexOutOfRange { .. }
+                | Error::InvalidMsb { .. }
+                | Error::InvalidLsb { .. }
+        )
+    }
+}

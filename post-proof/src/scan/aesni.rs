@@ -1,0 +1,203 @@
+//! The AES-NI scan kernel: 8 labels in flight per group key (`aesenc xmm` has a latency of several
+//! cycles and issues on two ports, so eight independent blocks keep it busy), SSE2 byte compares turned
+//! into 16-bit masks, and a branch only when a mask is non-zero.
+//!
+//! Also home of the x86 helpers the VAES kernel shares: the AES-128 key expansion with
+//! `aeskeygenassist` (the `aes` crate does not expose its round keys) and the tie resolution with the
+//! per-nonce lazy cipher.
+
+use std::arch::x86_64::{
+    __m128i, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_aeskeygenassist_si128, _mm_andnot_si128, _mm_cmpeq_epi8,
+    _mm_cvtsi128_si64, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8, _mm_shuffle_epi32,
+    _mm_slli_si128, _mm_xor_si128,
+};
+use std::ops::ControlFlow;
+
+use post_core::{LabelIndex, LabelThreshold, Nonce};
+
+use super::{Hits, Params};
+use crate::NonceKeys;
+
+/// Labels per block.
+const BLOCK: usize = 8;
+
+/// The 11 round keys of AES-128.
+pub(super) type RoundKeys = [__m128i; 11];
+
+/// Expanded keys of one pass.
+#[derive(Debug)]
+pub(crate) struct Keys {
+    groups: Vec<RoundKeys>,
+    lazy: Vec<RoundKeys>,
+}
+
+impl Keys {
+    #[target_feature(enable = "aes")]
+    pub(crate) fn new(keys: &NonceKeys) -> Self {
+        Self { groups: keys.group_keys().iter().map(|k| expand(k)).collect(), lazy: expand_lazy(keys) }
+    }
+}
+
+/// The lazy cipher of every nonce of the pass, in nonce order.
+#[target_feature(enable = "aes")]
+pub(super) fn expand_lazy(keys: &NonceKeys) -> Vec<RoundKeys> {
+    keys.lazy_keys().iter().map(|k| expand(k)).collect()
+}
+
+/// Loads one label into a register.
+#[inline(always)]
+fn load(label: &[u8; 16]) -> __m128i {
+    // SAFETY: `label` is 16 readable bytes and `loadu` has no alignment requirement; SSE2 is part of
+    // the x86_64 baseline.
+    unsafe { _mm_loadu_si128(label.as_ptr().cast()) }
+}
+
+/// AES-128 key expansion (FIPS-197 §5.2) with `aeskeygenassist`.
+#[target_feature(enable = "aes")]
+pub(super) fn expand(key: &[u8; 16]) -> RoundKeys {
+    // One round of the schedule: broadcast SubWord(RotWord(w3)) ^ rcon and fold the previous key.
+    macro_rules! next {
+        ($prev:expr, $rcon:literal) => {{
+            let assist = _mm_shuffle_epi32::<0xff>(_mm_aeskeygenassist_si128::<$rcon>($prev));
+            let mut k = $prev;
+            k = _mm_xor_si128(k, _mm_slli_si128::<4>(k));
+            k = _mm_xor_si128(k, _mm_slli_si128::<4>(k));
+            k = _mm_xor_si128(k, _mm_slli_si128::<4>(k));
+            _mm_xor_si128(k, assist)
+        }};
+    }
+    let mut rk = [load(key); 11];
+    rk[1] = next!(rk[0], 0x01);
+    rk[2] = next!(rk[1], 0x02);
+    rk[3] = next!(rk[2], 0x04);
+    rk[4] = next!(rk[3], 0x08);
+    rk[5] = next!(rk[4], 0x10);
+    rk[6] = next!(rk[5], 0x20);
+    rk[7] = next!(rk[6], 0x40);
+    rk[8] = next!(rk[7], 0x80);
+    rk[9] = next!(rk[8], 0x1b);
+    rk[10] = next!(rk[9], 0x36);
+    rk
+}
+
+/// AES-128 of one block.
+#[target_feature(enable = "aes")]
+#[inline]
+pub(super) fn encrypt(rk: &RoundKeys, block: __m128i) -> __m128i {
+    let mut x = _mm_xor_si128(block, rk[0]);
+    for k in &rk[1..10] {
+        x = _mm_aesenc_si128(x, *k);
+    }
+    _mm_aesenclast_si128(x, rk[10])
+}
+
+/// Resolves the non-zero masks of one register holding `labels` (1 label for AES-NI, 4 for VAES):
+/// bit `16·l + j` of `lt` means label `l` is good for nonce `j` of group `g`; of `eq`, a tie that the
+/// lazy cipher decides. Kept out of line: the hot loop only tests the masks.
+#[target_feature(enable = "aes")]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)] // the kernel's state, passed to a cold path
+pub(super) fn resolve(
+    lazy: &[RoundKeys],
+    p: &Params,
+    g: usize,
+    lt: u64,
+    eq: u64,
+    labels: &[[u8; 16]],
+    base: u64,
+    hits: &mut Hits,
+) {
+    let mut pending = lt | eq;
+    while pending != 0 {
+        let bit = pending.trailing_zeros() as usize;
+        pending &= pending - 1;
+        let (l, j) = (bit / 16, bit % 16);
+        let nonce = g * 16 + j;
+        let good = (lt >> bit) & 1 == 1 || {
+            let out = encrypt(&lazy[nonce], load(&labels[l]));
+            (_mm_cvtsi128_si64(out) as u64) & LabelThreshold::LSB_MASK < p.lsb
+        };
+        if good {
+            hits.push(base + l as u64, p.first_nonce + nonce as u32);
+        }
+    }
+}
+
+#[target_feature(enable = "aes")]
+pub(super) fn scan(
+    keys: &Keys,
+    p: &Params,
+    labels: &[[u8; 16]],
+    first: u64,
+    hits: &mut Hits,
+    sink: &mut dyn FnMut(Nonce, LabelIndex) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let (blocks, tail) = labels.as_chunks::<BLOCK>();
+    for (b, block) in blocks.iter().enumerate() {
+        block8(keys, p, block, BLOCK, first + (b * BLOCK) as u64, hits);
+        hits.flush(sink)?;
+    }
+    if !tail.is_empty() {
+        let mut padded = [[0u8; 16]; BLOCK];
+        padded[..tail.len()].copy_from_slice(tail);
+        block8(keys, p, &padded, tail.len(), first + (blocks.len() * BLOCK) as u64, hits);
+        hits.flush(sink)?;
+    }
+    ControlFlow::Continue(())
+}
+
+/// Tests the first `valid` labels of `block` against every group.
+#[target_feature(enable = "aes")]
+#[inline]
+fn block8(keys: &Keys, p: &Params, block: &[[u8; 16]; BLOCK], valid: usize, base: u64, hits: &mut Hits) {
+    let data = block.map(|l| load(&l));
+    let msb = _mm_set1_epi8(p.msb as i8);
+    for (g, rk) in keys.groups.iter().enumerate() {
+        let mut x = data;
+        for v in &mut x {
+            *v = _mm_xor_si128(*v, rk[0]);
+        }
+        for k in &rk[1..10] {
+            for v in &mut x {
+                *v = _mm_aesenc_si128(*v, *k);
+            }
+        }
+        for v in &mut x {
+            *v = _mm_aesenclast_si128(*v, rk[10]);
+        }
+        for (l, v) in x.iter().enumerate().take(valid) {
+            // x ≤ msb ⇔ min(x, msb) = x, unsigned; SSE2 has no unsigned byte less-than.
+            let eq = _mm_cmpeq_epi8(*v, msb);
+            let le = _mm_cmpeq_epi8(_mm_min_epu8(*v, msb), *v);
+            let lt = _mm_movemask_epi8(_mm_andnot_si128(eq, le)) as u16 as u64;
+            let eq = if p.ties { _mm_movemask_epi8(eq) as u16 as u64 } else { 0 };
+            if lt | eq != 0 {
+                resolve(&keys.lazy, p, g, lt, eq, &block[l..=l], base + l as u64, hits);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use aes::cipher::{BlockEncrypt, KeyInit};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn expansion_and_encryption_match_the_aes_crate(key in any::<[u8; 16]>(), block in any::<[u8; 16]>()) {
+            prop_assume!(std::arch::is_x86_feature_detected!("aes"));
+            let mut want = aes::Block::from(block);
+            aes::Aes128::new(&key.into()).encrypt_block(&mut want);
+            // SAFETY: AES-NI was detected above.
+            let got = unsafe { encrypt(&expand(&key), load(&block)) };
+            let mut bytes = [0u8; 16];
+            // SAFETY: 16 writable bytes, unaligned store.
+            unsafe { std::arch::x86_64::_mm_storeu_si128(bytes.as_mut_ptr().cast(), got) };
+            prop_assert_eq!(bytes, <[u8; 16]>::from(want));
+        }
+    }
+}
