@@ -166,6 +166,17 @@ pub enum Error {
         /// What is wrong and what to do.
         reason: String,
     },
+    /// Repair would overwrite good data: the parameters look wrong.
+    #[error(
+        "{dir}: refusing to repair: {reason}; check --scrypt-n (or --preset) — it must be the one the data was \
+         written with (nothing was changed)"
+    )]
+    RepairRefused {
+        /// The data directory.
+        dir: PathBuf,
+        /// Why the parameters look wrong.
+        reason: String,
+    },
     /// A bug: a thread panicked or an invariant broke.
     #[error("internal error: {what}; please report it")]
     Internal {

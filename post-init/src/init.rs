@@ -28,11 +28,12 @@ use post_core::{
 };
 use post_oracle::{Labeller, VrfCandidate};
 
+use crate::merge::data_file_names;
 use crate::nonce_search::{record_nonce, BeyondSearch};
 use crate::pipeline::{Pipeline, RunEnd, Segment};
 use crate::resume::{check_tail, FileSpan};
 use crate::vrf::recorded_best;
-use crate::{available_bytes, CancelToken, Error, Event, ProgressSink, VrfSearch};
+use crate::{available_bytes, CancelToken, Error, Event, ProgressSink, Tuning, VrfSearch};
 
 /// Largest batch used when the labeller prefers more (16 MiB per buffer, three buffers).
 const MAX_BATCH: usize = 1 << 20;
@@ -52,8 +53,8 @@ pub struct InitRequest {
     pub num_units: u32,
     /// Only these files (inclusive), for splitting work; `None` for all.
     pub files: Option<RangeInclusive<u32>>,
-    /// Labels per labeller call; `None` for the labeller's preference.
-    pub batch: Option<usize>,
+    /// Batch sizes.
+    pub tuning: Tuning,
 }
 
 /// What a prepared initialization will do, for display before it starts.
@@ -124,6 +125,7 @@ pub struct PreparedInit<'a> {
     /// Files outside the selection that are not complete.
     others_incomplete: bool,
     batch: usize,
+    beyond_block: u64,
     summary: InitSummary,
 }
 
@@ -234,7 +236,7 @@ pub fn prepare<'a>(request: &InitRequest, labeller: &'a dyn Labeller) -> Result<
         num_units: metadata.num_units,
         nonce: best,
     };
-    let batch = request.batch.unwrap_or_else(|| labeller.preferred_batch()).clamp(1, MAX_BATCH);
+    let batch = request.tuning.batch_or(labeller.preferred_batch(), MAX_BATCH);
     Ok(PreparedInit {
         labeller,
         _guard: guard,
@@ -246,6 +248,7 @@ pub fn prepare<'a>(request: &InitRequest, labeller: &'a dyn Labeller) -> Result<
         vrf,
         others_incomplete,
         batch,
+        beyond_block: request.tuning.beyond_block,
         summary,
     })
 }
@@ -311,6 +314,7 @@ impl PreparedInit<'_> {
                 params: self.params,
                 difficulty: *self.vrf.difficulty(),
                 batch: self.batch,
+                block: self.beyond_block,
                 cancel,
                 progress,
             };
@@ -339,15 +343,8 @@ fn lock_and_load(dir: &Path) -> Result<(Guard, Option<PostMetadata>), Error> {
         drop(lock);
         return lock_and_load(dir);
     }
-    let listing =
-        fs::read_dir(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), action: "listing", source })?;
-    for entry in listing {
-        let entry = entry.map_err(|source| Error::Io { path: dir.to_path_buf(), action: "listing", source })?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with("postdata_") && name.ends_with(".bin") {
-            return Err(Error::DataWithoutMetadata { dir: dir.to_path_buf(), file: entry.path() });
-        }
+    if let Some(file) = data_file_names(dir)?.first() {
+        return Err(Error::DataWithoutMetadata { dir: dir.to_path_buf(), file: dir.join(file) });
     }
     Ok((Guard::Fresh(lock), None))
 }

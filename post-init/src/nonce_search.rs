@@ -27,6 +27,8 @@ pub(crate) struct BeyondSearch<'a> {
     pub difficulty: [u8; 32],
     /// Labels per labeller call.
     pub batch: usize,
+    /// Labels per block.
+    pub block: u64,
     pub cancel: &'a CancelToken,
     pub progress: &'a dyn ProgressSink,
 }
@@ -40,9 +42,9 @@ impl BeyondSearch<'_> {
     /// [`Error::Internal`] if the search ran past label 2^64 − 1.
     pub fn run(&self, dir: &Path, metadata: &mut PostMetadata) -> Result<Option<VrfCandidate>, Error> {
         let mut start = metadata.last_position.unwrap_or(0).max(metadata.num_labels());
-        let mut buf = vec![0u8; self.batch.clamp(1, BEYOND_BLOCK as usize) * 16];
+        let mut buf = vec![0u8; self.batch.clamp(1, self.block.clamp(1, BEYOND_BLOCK) as usize) * 16];
         loop {
-            let end = start.checked_add(BEYOND_BLOCK).ok_or_else(|| Error::Internal {
+            let end = start.checked_add(self.block.max(1)).ok_or_else(|| Error::Internal {
                 what: format!("the VRF nonce search ran past label {start} without finding a nonce"),
             })?;
             self.progress.event(&Event::NonceSearchBeyond { from: LabelIndex(start) });
