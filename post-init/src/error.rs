@@ -184,3 +184,70 @@ pub enum Error {
         what: String,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variant formats with the values it carries and says what to do.
+    #[test]
+    fn every_variant_names_its_values() {
+        let p = || PathBuf::from("/data/post/postdata_2.bin");
+        let io = || std::io::Error::other("disk on fire");
+        let cases: Vec<(Error, &[&str])> = vec![
+            (Error::Core(post_core::Error::InvalidParam { name: "units", reason: "0".into() }), &["units"]),
+            (
+                Error::Label { start: 10, count: 5, source: post_oracle::Error::BufferLength { len: 3 } },
+                &["10..15", "3 bytes"],
+            ),
+            (Error::Io { path: p(), action: "writing", source: io() }, &["writing /data/post/postdata_2.bin", "fire"]),
+            (Error::DiskFull { path: p(), source: io() }, &["postdata_2.bin", "resume"]),
+            (Error::NotEnoughSpace { dir: p(), needed: 100, available: 7 }, &["100 bytes", "7 bytes", "--from-file"]),
+            (
+                Error::Mismatch { dir: p(), field: "NodeId", on_disk: "aa".into(), requested: "bb".into() },
+                &["NodeId = aa", "bb was requested", "nothing was changed"],
+            ),
+            (Error::FewerUnits { dir: p(), on_disk: 4, requested: 2 }, &["4 units", "post shrink", "--units 2"]),
+            (Error::Oversized { path: p(), len: 20, expected: 16 }, &["postdata_2.bin", "20 bytes", "16"]),
+            (Error::StrayFiles { path: p(), last: 1 }, &["postdata_2.bin", "postdata_1.bin", "move it"]),
+            (Error::DataWithoutMetadata { dir: p(), file: p() }, &["postdata_2.bin", "restore"]),
+            (Error::LabelMismatch { path: p(), index: 77, offset: 1232 }, &["label 77", "byte 1232", "post repair"]),
+            (Error::BadNonce { path: p(), nonce: 9, reason: "wrong".into() }, &["nonce 9", "wrong"]),
+            (Error::FileRange { from: 3, to: 9, last: 4 }, &["3..=9", "0..=4"]),
+            (Error::Merge { reason: "file 3 twice".into() }, &["file 3 twice", "nothing was moved"]),
+            (Error::Shrink { dir: p(), reason: "no".into() }, &["/data/post", "no"]),
+            (Error::RepairRefused { dir: p(), reason: "odd".into() }, &["odd", "--scrypt-n"]),
+            (Error::Internal { what: "boom".into() }, &["boom", "report"]),
+        ];
+        // No wildcard: a new variant fails to compile here until it gets a case above.
+        let kinds: std::collections::BTreeSet<u8> = cases
+            .iter()
+            .map(|(e, _)| match e {
+                Error::Core(_) => 0,
+                Error::Label { .. } => 1,
+                Error::Io { .. } => 2,
+                Error::DiskFull { .. } => 3,
+                Error::NotEnoughSpace { .. } => 4,
+                Error::Mismatch { .. } => 5,
+                Error::FewerUnits { .. } => 6,
+                Error::Oversized { .. } => 7,
+                Error::StrayFiles { .. } => 8,
+                Error::DataWithoutMetadata { .. } => 9,
+                Error::LabelMismatch { .. } => 10,
+                Error::BadNonce { .. } => 11,
+                Error::FileRange { .. } => 12,
+                Error::Merge { .. } => 13,
+                Error::Shrink { .. } => 14,
+                Error::RepairRefused { .. } => 15,
+                Error::Internal { .. } => 16,
+            })
+            .collect();
+        assert_eq!(kinds.len(), 17, "a variant has no formatting case");
+        for (err, needles) in cases {
+            let text = err.to_string();
+            for needle in needles {
+                assert!(text.contains(needle), "{text:?} lacks {needle:?}");
+            }
+        }
+    }
+}
