@@ -204,3 +204,58 @@ impl Error {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_names_its_values() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let core = || post_core::Error::InvalidParam { name: "units", reason: "zero".into() };
+        let cases: Vec<(Error, &[&str], bool)> = vec![
+            (Error::Core { source: core() }, &["units", "zero"], false),
+            (Error::Oracle { source: post_oracle::Error::BufferLength { len: 17 } }, &["17"], false),
+            (Error::Io { path: "/d/postdata_3.bin".into(), source: io() }, &["postdata_3.bin", "gone"], false),
+            (
+                Error::IncompleteData { path: "/d/postdata_1.bin".into(), expected: 4800, found: 16 },
+                &["postdata_1.bin", "4800", "16"],
+                false,
+            ),
+            (Error::InvalidParam { name: "nonces", reason: "7 is odd".into() }, &["nonces", "7 is odd"], false),
+            (Error::Cancelled, &["cancelled"], false),
+            (Error::PowBackend { message: "no memory".into() }, &["no memory"], false),
+            (Error::PowExhausted { group: 9 }, &["group 9"], false),
+            (Error::NoncesExhausted { next_nonce: 4096 }, &["4096"], false),
+            (Error::NumUnitsOutOfRange { num_units: 3, min: 4, max: 10 }, &["3", "4..=10"], true),
+            (Error::NonceGroupOutOfRange { nonce: 4100 }, &["4100", "256"], true),
+            (Error::PowOutOfRange { group: 2, pow: 1 << 60 }, &["group 2", "1152921504606846976"], true),
+            (Error::InvalidPow { group: 5, pow: 77 }, &["group 5", "77"], true),
+            (
+                Error::IndicesEncoding { source: post_core::Error::CodecPadding { bit: 110, count: 10, bits: 11 } },
+                &["110"],
+                true,
+            ),
+            (Error::IndicesLength { expected: 14, got: 13, k2: 10, bits: 11 }, &["14", "13", "11 bits"], true),
+            (Error::DuplicateIndex { index: 25, first: 0, second: 1 }, &["25", "0", "1"], true),
+            (Error::IndexOutOfRange { index: 1282, position: 9, num_labels: 1024 }, &["1282", "9", "1024"], true),
+            (
+                Error::InvalidMsb { index: 25, position: 0, msb: 190, threshold: 5, label: [0xab; 16] },
+                &["25", "190 > 5", "abab"],
+                true,
+            ),
+            (
+                Error::InvalidLsb { index: 8, position: 3, lsb: 99, threshold: 12, label: [0xcd; 16] },
+                &["index 8", "position 3", "99 >= 12", "cdcd"],
+                true,
+            ),
+        ];
+        for (err, parts, rejection) in cases {
+            let text = err.to_string();
+            for part in parts {
+                assert!(text.contains(part), "{text:?} lacks {part:?}");
+            }
+            assert_eq!(err.is_rejection(), rejection, "{text}");
+        }
+    }
+}

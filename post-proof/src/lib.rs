@@ -1,23 +1,33 @@
 //! Proving and verification of Spacemesh PoST: the k2 proof of work, the proving scan, and a strict
 //! verifier.
 //!
-//! * [`pow`](PowProver): the RandomX proof of work each group of 16 nonces needs (spec §6), behind
-//!   traits so that tests can use a cheap stand-in.
-//! * [`LabelScanner`]: the AES kernels that test every label against every nonce of a pass (spec §5.4),
-//!   on the widest AES instructions the CPU has ([`AesBackend`]).
-//! * [`prove`]: passes over the data until a nonce collects k2 good labels (spec §5.5).
+//! * [`PowProver`] / [`PowVerifier`]: the proof of work each group of 16 nonces needs (spec §6), with
+//!   RandomX ([`RandomXPow`]) and a cheap stand-in for tests ([`Blake3Pow`]).
+//! * [`LabelScanner`]: the AES kernels that test every label against every nonce of a pass (spec §5.4)
+//!   on the widest AES instructions the CPU has ([`AesBackend`]); [`sweep`] runs one over all the data.
+//! * [`Prover`]: passes over the data until a nonce collects k2 good labels (spec §5.5).
 //! * [`Verifier`]: checks a proof (spec §7), stricter than the network's reference.
 
 mod aes_backend;
 mod cancel;
 mod cipher;
+mod data;
 mod error;
 mod pow;
+mod prove;
+mod random_values;
 mod scan;
+mod sweep;
+mod verify;
 
 pub use aes_backend::AesBackend;
 pub use cancel::CancelToken;
 pub use cipher::{group_key, lazy_key, LabelTest, NonceCipher, NonceKeys};
+pub use data::{LabelRegion, MappedData};
 pub use error::Error;
-pub use pow::{Blake3Pow, PowJob, PowProver, PowVerifier, RandomXMode, RandomXPow, POW_NONCE_LIMIT};
+pub use pow::{Blake3Pow, PowJob, PowProver, PowVerifier, RandomXMode, RandomXPow, POW_NONCE_LIMIT, RANDOMX_KEY};
+pub use prove::{Phase, Progress, Proved, Prover, ProvingParams, ProvingTarget, NONCE_LIMIT};
+pub use random_values::RandomValues;
 pub use scan::LabelScanner;
+pub use sweep::{sweep, CHUNK_LABELS};
+pub use verify::{Mode, Verifier};

@@ -17,7 +17,7 @@ mod blake3_pow;
 mod randomx;
 
 pub use blake3_pow::Blake3Pow;
-pub use randomx::{RandomXMode, RandomXPow};
+pub use randomx::{RandomXMode, RandomXPow, RANDOMX_KEY};
 
 use post_core::{Challenge, NodeId, NonceGroup};
 use rayon::prelude::*;
