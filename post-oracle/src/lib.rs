@@ -9,6 +9,7 @@
 mod block_mix;
 mod chacha;
 mod error;
+mod fast;
 mod labeller;
 mod pbkdf2;
 mod reference;
@@ -20,6 +21,7 @@ mod scrypt;
 pub use block_mix::{block_mix, MixCore, SubBlock};
 pub use chacha::ChaCha8;
 pub use error::Error;
+pub use fast::{Backend, FastLabeller};
 pub use labeller::{LabelJob, Labeller, VrfCandidate};
 pub use pbkdf2::{pbkdf2, Hmac, PrfHash};
 pub use reference::{
