@@ -1,9 +1,81 @@
-//! `post label`: placeholder until the reference labeller lands.
+//! `post label`: compute labels with the reference label function and print them, one
+//! `<index> <full 32-byte label as 64 lowercase hex digits>` line each, for checking data or another
+//! implementation against this one.
+//!
+//! 1. Check that `--index` + `--count` − 1 stays below 2^64.
+//! 2. In batches of [`BATCH`] labels, compute the full labels in parallel (rayon) and print them in
+//!    index order.
+
+use std::io::{BufWriter, ErrorKind, Write};
 use std::process::ExitCode;
-/// Compute labels.
+
+use anyhow::Context;
+use post_core::{Commitment, LabelIndex, ScryptParams};
+use rayon::prelude::*;
+
+use crate::util::{hex32, scrypt_n};
+
+/// Labels computed between two writes to stdout.
+const BATCH: u64 = 1024;
+
+/// Compute labels and print `<index> <full label as 64 hex digits>`, one line per label.
+///
+/// The stored label (what data files hold) is the first 16 bytes, i.e. the first 32 hex digits.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The commitment the labels are derived from, 64 hex digits (see `post commitment`).
+    #[arg(long, value_parser = hex32)]
+    commitment: [u8; 32],
+    /// Global index of the first label.
+    #[arg(long, allow_negative_numbers = true)]
+    index: u64,
+    /// Number of consecutive labels to print.
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..))]
+    count: u64,
+    /// scrypt N, a power of two ≥ 2 (r = p = 1); the network uses 8192.
+    #[arg(long = "scrypt-n", value_name = "N", value_parser = scrypt_n, default_value = "8192")]
+    scrypt_n: ScryptParams,
+}
+
 /// Runs the subcommand.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("post label is not built yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let Args { commitment, index, count, scrypt_n: params } = args;
+    let commitment = Commitment(commitment);
+    let Some(last) = index.checked_add(count - 1) else {
+        anyhow::bail!(
+            "--index {index} with --count {count} runs past the last label index {}; lower --index or --count",
+            u64::MAX
+        );
+    };
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut first = index;
+    loop {
+        let end = last.min(first.saturating_add(BATCH - 1));
+        let labels = (first..=end)
+            .into_par_iter()
+            .map(|i| post_oracle::label_full(&commitment, params, LabelIndex(i)))
+            .collect::<Result<Vec<_>, _>>()
+            .context("computing labels")?;
+        for (i, label) in (first..=end).zip(&labels) {
+            if let Err(err) = writeln!(out, "{i} {}", hex::encode(label)) {
+                return closed_or(err);
+            }
+        }
+        if let Err(err) = out.flush() {
+            return closed_or(err);
+        }
+        if end == last {
+            return Ok(ExitCode::SUCCESS);
+        }
+        first = end + 1;
+    }
+}
+
+/// A reader that stopped reading (`post label … | head`) is not an error; anything else is.
+fn closed_or(err: std::io::Error) -> anyhow::Result<ExitCode> {
+    if err.kind() == ErrorKind::BrokenPipe {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(err).context("writing to stdout")
+    }
 }
