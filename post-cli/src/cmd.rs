@@ -1,4 +1,10 @@
 //! One module per subcommand; each exposes `Args` (clap) and `run`.
 
 pub mod commitment;
+pub mod info;
+pub mod init;
 pub mod label;
+pub mod merge;
+pub mod repair;
+pub mod shrink;
+pub mod verify_data;

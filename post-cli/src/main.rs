@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 a negative answer (an invalid proof, corrupt data), 2 a usage or I/O error.
 
 mod cmd;
+mod progress;
 mod util;
 
 use std::process::ExitCode;
@@ -30,8 +31,20 @@ struct Cli {
 enum Command {
     /// Print the commitment (BLAKE3 of node id and commitment ATX id) as hex.
     Commitment(cmd::commitment::Args),
+    /// Show a data directory: identity, size, the state of every file, the VRF nonce and the lock.
+    Info(cmd::info::Args),
+    /// Initialize PoST data, or resume, grow or finish a data directory (never deletes data).
+    Init(cmd::init::Args),
     /// Compute labels and print them as `<index> <64 hex digits>` lines.
     Label(cmd::label::Args),
+    /// Combine data directories initialized in pieces (--from-file/--to-file) into one.
+    Merge(cmd::merge::Args),
+    /// Recompute every label and rewrite exactly the bad ones in place.
+    Repair(cmd::repair::Args),
+    /// Reduce a data directory to fewer units (shows what it deletes; needs --yes).
+    Shrink(cmd::shrink::Args),
+    /// Recompute stored labels (a sample or all) and report every bad range; exit code 1 when corrupt.
+    VerifyData(cmd::verify_data::Args),
 }
 
 fn main() -> ExitCode {
@@ -39,7 +52,13 @@ fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
         Command::Commitment(args) => cmd::commitment::run(args),
+        Command::Info(args) => cmd::info::run(args),
+        Command::Init(args) => cmd::init::run(args),
         Command::Label(args) => cmd::label::run(args),
+        Command::Merge(args) => cmd::merge::run(args),
+        Command::Repair(args) => cmd::repair::run(args),
+        Command::Shrink(args) => cmd::shrink::run(args),
+        Command::VerifyData(args) => cmd::verify_data::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,270 @@
+//! `post init`: initialize, resume, grow, or initialize a range of files of a data directory.
+//!
+//! Also holds the options every data command shares (`Compute`: preset, scrypt N, provider, threads)
+//! and the Ctrl-C wiring: the first Ctrl-C (or SIGTERM) asks the operation to stop after the batch in
+//! flight, sync and save its state; a second one exits at once (a rerun still resumes).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use indicatif::HumanBytes;
+use post_core::{AtxId, InitConfig, NodeId, PostMetadata, Preset, ScryptParams, METADATA_FILE};
+use post_init::{CancelToken, InitEnd, InitRequest, Tuning};
+use post_oracle::Labeller;
+
+use crate::progress::Progress;
+use crate::util::{hex32, scrypt_n};
+
+/// Exit code of an operation stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Options shared by the commands that compute labels.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Compute {
+    /// Network preset for every parameter not given explicitly: mainnet, testnet or dev. Defaults to
+    /// mainnet; for an existing directory the shape (labels per unit, file size) comes from its metadata.
+    #[arg(long, value_parser = preset)]
+    pub preset: Option<Preset>,
+    /// Scrypt N of the label function (a power of two ≥ 2); default from the preset (8192 on the
+    /// networks). It is not recorded in the metadata: give the same value every time.
+    #[arg(long, value_parser = scrypt_n, value_name = "N")]
+    pub scrypt_n: Option<ScryptParams>,
+    /// What computes labels: `cpu` (the fastest CPU backend), `reference` (the portable labeller), or a
+    /// GPU (`post providers` lists them). Default: the fastest available.
+    #[arg(long, value_name = "PROVIDER")]
+    pub provider: Option<String>,
+    /// CPU threads to use (default: all).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Labels per labeller call (default: what the provider prefers).
+    #[arg(long, value_name = "LABELS")]
+    pub batch: Option<usize>,
+}
+
+fn preset(text: &str) -> Result<Preset, String> {
+    Preset::from_name(text).map_err(|e| e.to_string())
+}
+
+impl Compute {
+    /// The preset (mainnet when not given).
+    pub fn preset_or_default(&self) -> Preset {
+        self.preset.unwrap_or(Preset::Mainnet)
+    }
+
+    /// The scrypt parameters: `--scrypt-n`, else the preset's.
+    pub fn scrypt(&self) -> ScryptParams {
+        self.scrypt_n.unwrap_or(self.preset_or_default().init_config().scrypt)
+    }
+
+    /// Batch sizes.
+    pub fn tuning(&self) -> Tuning {
+        Tuning { batch: self.batch, ..Tuning::default() }
+    }
+
+    /// The labeller chosen by `--provider`.
+    ///
+    /// # Errors
+    /// When the provider is unknown or cannot start.
+    pub fn labeller(&self) -> anyhow::Result<Box<dyn Labeller>> {
+        let spec = self.provider.as_deref().unwrap_or("cpu");
+        match spec {
+            "cpu" => Ok(Box::new(post_oracle::FastLabeller::new())),
+            "reference" => Ok(Box::new(post_oracle::ReferenceLabeller)),
+            other => anyhow::bail!("unknown --provider {other:?}; use cpu or reference (see `post providers`)"),
+        }
+    }
+
+    /// Runs `f` in a thread pool of `--threads` threads (the labellers use the current rayon pool).
+    ///
+    /// # Errors
+    /// When the pool cannot be built, or what `f` returns.
+    pub fn install<T: Send>(&self, f: impl FnOnce() -> anyhow::Result<T> + Send) -> anyhow::Result<T> {
+        match self.threads {
+            None => f(),
+            Some(n) => rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build()
+                .context("starting the thread pool")?
+                .install(f),
+        }
+    }
+}
+
+/// A cancel token set by Ctrl-C or SIGTERM; a second signal exits at once.
+///
+/// # Errors
+/// When the signal handler cannot be installed.
+pub fn cancel_on_ctrl_c(what: &'static str) -> anyhow::Result<CancelToken> {
+    let token = CancelToken::new();
+    let handler_token = token.clone();
+    ctrlc::set_handler(move || {
+        if handler_token.is_cancelled() {
+            eprintln!("{what}: stopping now; run the same command again to resume");
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+        eprintln!("{what}: stopping after the batch in flight (press Ctrl-C again to quit at once)");
+        handler_token.cancel();
+    })
+    .context("installing the Ctrl-C handler")?;
+    Ok(token)
+}
+
+/// Initialize PoST data: write `postdata_<i>.bin` files and `postdata_metadata.json`, or resume, grow
+/// or finish a directory. It never deletes data: fewer units than on disk is an error (see `post
+/// shrink`). Ctrl-C stops after the batch in flight with everything synced; the same command resumes.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The data directory (created when missing).
+    #[arg(long)]
+    dir: PathBuf,
+    /// The node id (public key), 64 hex digits; for an existing directory, from its metadata.
+    #[arg(long, value_parser = hex32, value_name = "HEX32")]
+    node_id: Option<[u8; 32]>,
+    /// The commitment ATX id, 64 hex digits; for an existing directory, from its metadata.
+    #[arg(long, value_parser = hex32, value_name = "HEX32")]
+    atx_id: Option<[u8; 32]>,
+    /// Space units; more than the directory holds grows it. For an existing directory, its own count.
+    #[arg(long)]
+    units: Option<u32>,
+    /// Labels per unit (overrides the preset).
+    #[arg(long)]
+    labels_per_unit: Option<u64>,
+    /// Largest data file in bytes, a multiple of 16 (overrides the preset).
+    #[arg(long)]
+    max_file_size: Option<u64>,
+    /// First file to initialize (inclusive), to split the work across GPUs or machines; `post merge`
+    /// combines the pieces. Label indices stay global.
+    #[arg(long)]
+    from_file: Option<u32>,
+    /// Last file to initialize (inclusive).
+    #[arg(long)]
+    to_file: Option<u32>,
+    #[command(flatten)]
+    compute: Compute,
+}
+
+/// Runs the subcommand.
+///
+/// # Errors
+/// Bad arguments, a refused directory (locked, other identity, fewer units, not enough space, corrupt
+/// tail), or a failure while writing.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let request = request(&args)?;
+    let labeller = args.compute.labeller()?;
+    let cancel = cancel_on_ctrl_c("init")?;
+    args.compute.install(|| {
+        let prepared = post_init::prepare(&request, labeller.as_ref())?;
+        print_summary(prepared.summary(), &request, labeller.as_ref());
+        let progress = Progress::new("init", false);
+        let outcome = prepared.run(&cancel, &progress);
+        progress.finish();
+        let outcome = outcome?;
+        let nonce = outcome.nonce.map_or_else(|| "none yet".to_string(), |n| n.index.0.to_string());
+        match outcome.end {
+            InitEnd::Complete => {
+                println!("complete: {} ({} labels written by this run)", request.dir.display(), outcome.labels_written);
+                println!("VRF nonce: {nonce}");
+                Ok(ExitCode::SUCCESS)
+            }
+            InitEnd::RangeComplete => {
+                println!(
+                    "files {}..={} complete in {} (best VRF nonce of these files: {nonce}); other files of the \
+                     data are not complete — initialize them and combine the directories with `post merge`",
+                    request.files.as_ref().map_or(0, |f| *f.start()),
+                    request.files.as_ref().map_or(0, |f| *f.end()),
+                    request.dir.display()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            InitEnd::Cancelled => {
+                eprintln!(
+                    "init: stopped; {} labels written and synced, state saved — run the same command to resume",
+                    outcome.labels_written
+                );
+                Ok(ExitCode::from(EXIT_INTERRUPTED))
+            }
+        }
+    })
+}
+
+/// The library request: arguments first, then the existing metadata, then the preset.
+fn request(args: &Args) -> anyhow::Result<InitRequest> {
+    let existing = if args.dir.join(METADATA_FILE).exists() { Some(PostMetadata::load(&args.dir)?) } else { None };
+    let preset = args.compute.preset_or_default();
+    let base = preset.init_config();
+    let shape = |given: Option<u64>, on_disk: Option<u64>, preset_value: u64| {
+        given.or(if args.compute.preset.is_none() { on_disk } else { None }).unwrap_or(preset_value)
+    };
+    let config = InitConfig {
+        labels_per_unit: shape(
+            args.labels_per_unit,
+            existing.as_ref().map(|m| m.labels_per_unit),
+            base.labels_per_unit,
+        ),
+        max_file_size: shape(args.max_file_size, existing.as_ref().map(|m| m.max_file_size), base.max_file_size),
+        scrypt: args.compute.scrypt(),
+        ..base
+    };
+    let missing = |what: &str| {
+        anyhow::anyhow!("{what} is required for a new data directory ({} has no {METADATA_FILE})", args.dir.display())
+    };
+    let node_id = match (args.node_id, &existing) {
+        (Some(id), _) => NodeId(id),
+        (None, Some(m)) => m.node_id,
+        (None, None) => return Err(missing("--node-id")),
+    };
+    let atx_id = match (args.atx_id, &existing) {
+        (Some(id), _) => AtxId(id),
+        (None, Some(m)) => m.commitment_atx_id,
+        (None, None) => return Err(missing("--atx-id")),
+    };
+    let num_units = match (args.units, &existing) {
+        (Some(u), _) => u,
+        (None, Some(m)) => m.num_units,
+        (None, None) => return Err(missing("--units")),
+    };
+    let files = match (args.from_file, args.to_file) {
+        (None, None) => None,
+        (from, to) => Some(from.unwrap_or(0)..=to.unwrap_or(u32::MAX)),
+    };
+    let mut request =
+        InitRequest { dir: args.dir.clone(), node_id, atx_id, config, num_units, files, tuning: args.compute.tuning() };
+    // `--from-file` alone means "to the last file".
+    if let Some(files) = &request.files {
+        if *files.end() == u32::MAX {
+            let layout = post_core::Layout::new(config.num_labels(num_units)?, config.max_file_size)?;
+            request.files = Some(*files.start()..=layout.num_files().saturating_sub(1));
+        }
+    }
+    Ok(request)
+}
+
+fn print_summary(s: &post_init::InitSummary, request: &InitRequest, labeller: &dyn Labeller) {
+    let c = &request.config;
+    eprintln!(
+        "init: {}: {} units × {} labels = {} in {} file(s) of at most {}; scrypt N = {}; provider {}",
+        s.dir.display(),
+        s.num_units,
+        c.labels_per_unit,
+        HumanBytes(s.total_bytes),
+        s.num_files,
+        HumanBytes(c.max_file_size),
+        c.scrypt.n(),
+        labeller.name()
+    );
+    if let Some(old) = s.existing_units.filter(|old| *old != s.num_units) {
+        eprintln!("init: growing the data from {old} to {} units", s.num_units);
+    }
+    eprintln!(
+        "init: files {}..={}: {} of {} still to write ({} free on disk)",
+        s.files.start(),
+        s.files.end(),
+        HumanBytes(s.to_write_bytes),
+        HumanBytes(s.selected_bytes),
+        HumanBytes(s.available_bytes)
+    );
+    if let Some(n) = &s.nonce {
+        eprintln!("init: best VRF nonce so far: {}", n.index.0);
+    }
+}

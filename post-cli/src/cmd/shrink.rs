@@ -1,0 +1,75 @@
+//! `post shrink`: the one command that makes data smaller; it shows what it deletes and needs `--yes`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use indicatif::HumanBytes;
+
+use super::init::{cancel_on_ctrl_c, Compute, EXIT_INTERRUPTED};
+use crate::progress::Progress;
+
+/// Reduce a data directory to fewer units: delete the files beyond the new size and truncate the new
+/// last file. Prints exactly what it will delete and truncate; without `--yes` it changes nothing.
+/// The VRF nonce is kept when it lies in the kept data, else found again among the kept labels.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The data directory.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Units to keep.
+    #[arg(long)]
+    units: u32,
+    /// Really delete and truncate.
+    #[arg(long)]
+    yes: bool,
+    #[command(flatten)]
+    compute: Compute,
+}
+
+/// Runs the subcommand.
+///
+/// # Errors
+/// When the directory cannot be opened, the unit count does not shrink it, or a file operation fails.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let request = post_init::ShrinkRequest {
+        dir: args.dir.clone(),
+        num_units: args.units,
+        scrypt: args.compute.scrypt(),
+        tuning: args.compute.tuning(),
+    };
+    let prepared = post_init::prepare_shrink(&request)?;
+    let plan = prepared.plan();
+    println!("shrink {} from {} to {} units:", plan.dir.display(), plan.from_units, plan.to_units);
+    for (path, len) in &plan.delete {
+        println!("  delete   {} ({len} bytes)", path.display());
+    }
+    for (path, from, to) in &plan.truncate {
+        println!("  truncate {} from {from} to {to} bytes", path.display());
+    }
+    println!("  frees {}", HumanBytes(plan.freed_bytes));
+    if !args.yes {
+        println!("nothing was changed; run again with --yes to do this");
+        return Ok(ExitCode::from(1));
+    }
+    let labeller = args.compute.labeller()?;
+    let cancel = cancel_on_ctrl_c("shrink")?;
+    let outcome = args.compute.install(|| {
+        let progress = Progress::new("shrink", false);
+        let outcome = prepared.apply(labeller.as_ref(), &cancel, &progress);
+        progress.finish();
+        Ok(outcome?)
+    })?;
+    match outcome.nonce {
+        Some(n) => {
+            println!("done; VRF nonce: {}", n.index.0);
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            eprintln!(
+                "shrink: interrupted; run the same command again (or `post init --dir {}`) to finish",
+                args.dir.display()
+            );
+            Ok(ExitCode::from(EXIT_INTERRUPTED))
+        }
+    }
+}
