@@ -26,6 +26,8 @@ mod portable;
 #[cfg(target_arch = "x86_64")]
 mod aesni;
 #[cfg(target_arch = "x86_64")]
+mod ties;
+#[cfg(target_arch = "x86_64")]
 mod vaes;
 
 use std::ops::ControlFlow;
@@ -126,11 +128,17 @@ pub(crate) struct Hits(Vec<(u64, u32)>);
 
 impl Hits {
     #[inline]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    #[inline]
     fn push(&mut self, index: u64, nonce: u32) {
         self.0.push((index, nonce));
     }
 
-    /// Pushes the block's pairs to the sink in (index, nonce) order and empties the buffer.
+    /// Pushes the pairs to the sink in (index, nonce) order and empties the buffer. Callers flush only
+    /// when every label before the buffered ones is settled, so the order holds across flushes.
     #[inline]
     fn flush(&mut self, sink: &mut dyn FnMut(Nonce, LabelIndex) -> ControlFlow<()>) -> ControlFlow<()> {
         if self.0.is_empty() {

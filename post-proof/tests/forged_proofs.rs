@@ -127,7 +127,12 @@ fn apply(proof: &Proof, forgery: &Forgery) -> Proof {
             v[to] = v[from];
             forged.indices = compress_indices(&v, BITS as u32);
         }
-        Forgery::FlipBit(bit) => forged.indices[bit / 8] ^= 1 << (bit % 8),
+        Forgery::FlipBit(bit) => {
+            let bit = bit % (forged.indices.len() * 8).max(1);
+            if let Some(byte) = forged.indices.get_mut(bit / 8) {
+                *byte ^= 1 << (bit % 8);
+            }
+        }
         Forgery::Truncate => {
             forged.indices.pop();
         }

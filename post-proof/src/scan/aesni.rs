@@ -1,25 +1,24 @@
 //! The AES-NI scan kernel: 8 labels in flight per group key (`aesenc xmm` has a latency of several
 //! cycles and issues on two ports, so eight independent blocks keep it busy), SSE2 byte compares turned
-//! into 16-bit masks, and a branch only when a mask is non-zero.
+//! into 16-bit masks that `ties.rs` resolves after the block.
 //!
 //! Also home of the x86 helpers the VAES kernel shares: the AES-128 key expansion with
-//! `aeskeygenassist` (the `aes` crate does not expose its round keys) and the tie resolution with the
-//! per-nonce lazy cipher.
+//! `aeskeygenassist` (the `aes` crate does not expose its round keys) and the label load.
 
 use std::arch::x86_64::{
     __m128i, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_aeskeygenassist_si128, _mm_andnot_si128, _mm_cmpeq_epi8,
-    _mm_cvtsi128_si64, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8, _mm_shuffle_epi32,
-    _mm_slli_si128, _mm_xor_si128,
+    _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8, _mm_shuffle_epi32, _mm_slli_si128, _mm_xor_si128,
 };
 use std::ops::ControlFlow;
 
-use post_core::{LabelIndex, LabelThreshold, Nonce};
+use post_core::{LabelIndex, Nonce};
 
+use super::ties::{self, Candidates, SETTLE_HITS, SETTLE_TIES};
 use super::{Hits, Params};
 use crate::NonceKeys;
 
-/// Labels per block.
-const BLOCK: usize = 8;
+/// Labels per block: one per register.
+const BLOCK: usize = ties::REGS;
 
 /// The 11 round keys of AES-128.
 pub(super) type RoundKeys = [__m128i; 11];
@@ -46,7 +45,7 @@ pub(super) fn expand_lazy(keys: &NonceKeys) -> Vec<RoundKeys> {
 
 /// Loads one label into a register.
 #[inline(always)]
-fn load(label: &[u8; 16]) -> __m128i {
+pub(super) fn load(label: &[u8; 16]) -> __m128i {
     // SAFETY: `label` is 16 readable bytes and `loadu` has no alignment requirement; SSE2 is part of
     // the x86_64 baseline.
     unsafe { _mm_loadu_si128(label.as_ptr().cast()) }
@@ -80,49 +79,6 @@ pub(super) fn expand(key: &[u8; 16]) -> RoundKeys {
     rk
 }
 
-/// AES-128 of one block.
-#[target_feature(enable = "aes")]
-#[inline]
-pub(super) fn encrypt(rk: &RoundKeys, block: __m128i) -> __m128i {
-    let mut x = _mm_xor_si128(block, rk[0]);
-    for k in &rk[1..10] {
-        x = _mm_aesenc_si128(x, *k);
-    }
-    _mm_aesenclast_si128(x, rk[10])
-}
-
-/// Resolves the non-zero masks of one register holding `labels` (1 label for AES-NI, 4 for VAES):
-/// bit `16·l + j` of `lt` means label `l` is good for nonce `j` of group `g`; of `eq`, a tie that the
-/// lazy cipher decides. Kept out of line: the hot loop only tests the masks.
-#[target_feature(enable = "aes")]
-#[inline(never)]
-#[allow(clippy::too_many_arguments)] // the kernel's state, passed to a cold path
-pub(super) fn resolve(
-    lazy: &[RoundKeys],
-    p: &Params,
-    g: usize,
-    lt: u64,
-    eq: u64,
-    labels: &[[u8; 16]],
-    base: u64,
-    hits: &mut Hits,
-) {
-    let mut pending = lt | eq;
-    while pending != 0 {
-        let bit = pending.trailing_zeros() as usize;
-        pending &= pending - 1;
-        let (l, j) = (bit / 16, bit % 16);
-        let nonce = g * 16 + j;
-        let good = (lt >> bit) & 1 == 1 || {
-            let out = encrypt(&lazy[nonce], load(&labels[l]));
-            (_mm_cvtsi128_si64(out) as u64) & LabelThreshold::LSB_MASK < p.lsb
-        };
-        if good {
-            hits.push(base + l as u64, p.first_nonce + nonce as u32);
-        }
-    }
-}
-
 #[target_feature(enable = "aes")]
 pub(super) fn scan(
     keys: &Keys,
@@ -132,24 +88,35 @@ pub(super) fn scan(
     hits: &mut Hits,
     sink: &mut dyn FnMut(Nonce, LabelIndex) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
+    let mut cands = Candidates::new(keys.groups.len(), 1);
     let (blocks, tail) = labels.as_chunks::<BLOCK>();
     for (b, block) in blocks.iter().enumerate() {
-        block8(keys, p, block, BLOCK, first + (b * BLOCK) as u64, hits);
-        hits.flush(sink)?;
+        block8(keys, p, block, BLOCK, &mut cands);
+        cands.collect(p, b * BLOCK, first, hits);
+        if cands.pending() >= SETTLE_TIES || hits.len() >= SETTLE_HITS {
+            cands.settle(&keys.lazy, p, labels, first, hits);
+            hits.flush(sink)?;
+        }
     }
+    cands.settle(&keys.lazy, p, labels, first, hits);
+    hits.flush(sink)?;
     if !tail.is_empty() {
+        // Pad with zero labels and mask their lanes out.
         let mut padded = [[0u8; 16]; BLOCK];
         padded[..tail.len()].copy_from_slice(tail);
-        block8(keys, p, &padded, tail.len(), first + (blocks.len() * BLOCK) as u64, hits);
+        let tail_first = first + (blocks.len() * BLOCK) as u64;
+        block8(keys, p, &padded, tail.len(), &mut cands);
+        cands.collect(p, 0, tail_first, hits);
+        cands.settle(&keys.lazy, p, &padded, tail_first, hits);
         hits.flush(sink)?;
     }
     ControlFlow::Continue(())
 }
 
-/// Tests the first `valid` labels of `block` against every group.
+/// Encrypts the block with every group key and records the masks of its first `valid` labels.
 #[target_feature(enable = "aes")]
 #[inline]
-fn block8(keys: &Keys, p: &Params, block: &[[u8; 16]; BLOCK], valid: usize, base: u64, hits: &mut Hits) {
+fn block8(keys: &Keys, p: &Params, block: &[[u8; 16]; BLOCK], valid: usize, cands: &mut Candidates) {
     let data = block.map(|l| load(&l));
     let msb = _mm_set1_epi8(p.msb as i8);
     for (g, rk) in keys.groups.iter().enumerate() {
@@ -165,26 +132,40 @@ fn block8(keys: &Keys, p: &Params, block: &[[u8; 16]; BLOCK], valid: usize, base
         for v in &mut x {
             *v = _mm_aesenclast_si128(*v, rk[10]);
         }
-        for (l, v) in x.iter().enumerate().take(valid) {
+        let mut registers = 0;
+        for (l, v) in x.iter().enumerate() {
             // x ≤ msb ⇔ min(x, msb) = x, unsigned; SSE2 has no unsigned byte less-than.
             let eq = _mm_cmpeq_epi8(*v, msb);
             let le = _mm_cmpeq_epi8(_mm_min_epu8(*v, msb), *v);
-            let lt = _mm_movemask_epi8(_mm_andnot_si128(eq, le)) as u16 as u64;
-            let eq = if p.ties { _mm_movemask_epi8(eq) as u16 as u64 } else { 0 };
-            if lt | eq != 0 {
-                resolve(&keys.lazy, p, g, lt, eq, &block[l..=l], base + l as u64, hits);
-            }
+            let valid = if l < valid { u64::MAX } else { 0 };
+            let lt = _mm_movemask_epi8(_mm_andnot_si128(eq, le)) as u16 as u64 & valid;
+            let eq = if p.ties { _mm_movemask_epi8(eq) as u16 as u64 & valid } else { 0 };
+            registers |= cands.record(g, l, lt, lt | eq);
         }
+        cands.mark(g, registers);
     }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use std::arch::x86_64::__m128i;
+
     use aes::cipher::{BlockEncrypt, KeyInit};
     use proptest::prelude::*;
 
     use super::*;
+
+    /// AES-128 of one block.
+    #[target_feature(enable = "aes")]
+    #[inline]
+    fn encrypt(rk: &RoundKeys, block: __m128i) -> __m128i {
+        let mut x = _mm_xor_si128(block, rk[0]);
+        for k in &rk[1..10] {
+            x = _mm_aesenc_si128(x, *k);
+        }
+        _mm_aesenclast_si128(x, rk[10])
+    }
 
     proptest! {
         #[test]

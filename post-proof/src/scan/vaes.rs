@@ -1,7 +1,7 @@
 //! The VAES scan kernel: AES on 512-bit registers, four labels per register, eight registers (32 labels)
 //! in flight per group key, and AVX-512BW byte compares straight into 64-bit mask registers
-//! (`vpcmpub`), so the hot loop is 11 `vaesenc`-family instructions and 2 compares per 4 labels and
-//! group, with a branch only on a non-zero mask.
+//! (`vpcmpub`), so the hot loop is 11 `vaesenc`-family instructions, 2 compares and a branch-free mask
+//! record per 4 labels and group; `ties.rs` resolves the masks after the block.
 
 use std::arch::x86_64::{
     __m512i, _mm512_aesenc_epi128, _mm512_aesenclast_epi128, _mm512_broadcast_i32x4, _mm512_cmpeq_epu8_mask,
@@ -11,14 +11,15 @@ use std::ops::ControlFlow;
 
 use post_core::{LabelIndex, Nonce};
 
-use super::aesni::{expand, expand_lazy, resolve, RoundKeys};
+use super::aesni::{expand, expand_lazy, RoundKeys};
+use super::ties::{self, Candidates, SETTLE_HITS, SETTLE_TIES};
 use super::{Hits, Params};
 use crate::NonceKeys;
 
 /// Labels per register.
 const LANES: usize = 4;
 /// Registers in flight.
-const REGS: usize = 8;
+const REGS: usize = ties::REGS;
 /// Labels per block.
 const BLOCK: usize = LANES * REGS;
 
@@ -54,13 +55,20 @@ pub(super) fn scan(
     hits: &mut Hits,
     sink: &mut dyn FnMut(Nonce, LabelIndex) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
+    let mut cands = Candidates::new(keys.groups.len(), LANES);
     let (blocks, tail) = labels.as_chunks::<BLOCK>();
     for (b, block) in blocks.iter().enumerate() {
-        block32(keys, p, block, [u64::MAX; REGS], first + (b * BLOCK) as u64, hits);
-        hits.flush(sink)?;
+        block32(keys, p, block, [u64::MAX; REGS], &mut cands);
+        cands.collect(p, b * BLOCK, first, hits);
+        if cands.pending() >= SETTLE_TIES || hits.len() >= SETTLE_HITS {
+            cands.settle(&keys.lazy, p, labels, first, hits);
+            hits.flush(sink)?;
+        }
     }
+    cands.settle(&keys.lazy, p, labels, first, hits);
+    hits.flush(sink)?;
     if !tail.is_empty() {
-        // Pad with zero labels and mask their lanes out: 16 mask bits per label.
+        // Pad with zero labels and mask their lanes out.
         let mut padded = [[0u8; 16]; BLOCK];
         padded[..tail.len()].copy_from_slice(tail);
         let valid = std::array::from_fn(|r| {
@@ -71,16 +79,20 @@ pub(super) fn scan(
                 (1u64 << (16 * labels)) - 1
             }
         });
-        block32(keys, p, &padded, valid, first + (blocks.len() * BLOCK) as u64, hits);
+        let tail_first = first + (blocks.len() * BLOCK) as u64;
+        block32(keys, p, &padded, valid, &mut cands);
+        cands.collect(p, 0, tail_first, hits);
+        cands.settle(&keys.lazy, p, &padded, tail_first, hits);
         hits.flush(sink)?;
     }
     ControlFlow::Continue(())
 }
 
-/// Tests a block of 32 labels against every group; `valid[r]` masks the lanes of register `r`.
+/// Encrypts a block of 32 labels with every group key and records the masks; `valid[r]` masks the
+/// lanes of register `r`.
 #[target_feature(enable = "avx512f,avx512bw,vaes,aes")]
 #[inline]
-fn block32(keys: &Keys, p: &Params, block: &[[u8; 16]; BLOCK], valid: [u64; REGS], base: u64, hits: &mut Hits) {
+fn block32(keys: &Keys, p: &Params, block: &[[u8; 16]; BLOCK], valid: [u64; REGS], cands: &mut Candidates) {
     let (regs, _) = block.as_chunks::<LANES>();
     let mut data = [_mm512_set1_epi8(0); REGS];
     for (d, four) in data.iter_mut().zip(regs) {
@@ -100,12 +112,12 @@ fn block32(keys: &Keys, p: &Params, block: &[[u8; 16]; BLOCK], valid: [u64; REGS
         for v in &mut x {
             *v = _mm512_aesenclast_epi128(*v, rk[10]);
         }
+        let mut registers = 0;
         for (r, v) in x.iter().enumerate() {
             let lt = _mm512_cmplt_epu8_mask(*v, msb) & valid[r];
             let eq = if p.ties { _mm512_cmpeq_epu8_mask(*v, msb) & valid[r] } else { 0 };
-            if lt | eq != 0 {
-                resolve(&keys.lazy, p, g, lt, eq, &regs[r], base + (r * LANES) as u64, hits);
-            }
+            registers |= cands.record(g, r, lt, lt | eq);
         }
+        cands.mark(g, registers);
     }
 }
