@@ -112,7 +112,7 @@ impl CudaLabeller {
             kernels,
             streams,
             state: Mutex::new(None),
-            preferred: 2 * batch as usize,
+            preferred: 4 * batch as usize,
             _module: module,
         })
     }
@@ -149,7 +149,12 @@ impl CudaLabeller {
         let mut state = self.state.lock();
         // 1. Buffers for this N.
         if state.as_ref().is_none_or(|b| b.n != p.n()) {
-            *state = None; // free the old tables first
+            if let Some(old) = state.take() {
+                // Free the old tables before measuring free memory: stream-ordered frees complete
+                // (and return memory to the device) only when the stream gets there.
+                drop(old);
+                self.streams.compute.synchronize().map_err(|e| Error::driver(&name, "cuStreamSynchronize", e))?;
+            }
             let req = BufferRequest {
                 device: &self.info,
                 n: p.n(),
@@ -196,7 +201,7 @@ impl Labeller for CudaLabeller {
         format!("{} ({})", self.info.label(), self.options.variant)
     }
 
-    /// Two batches at mainnet N: enough to keep both pipeline slots busy.
+    /// Four batches at mainnet N: the two pipeline slots stay busy and refill twice per call.
     fn preferred_batch(&self) -> usize {
         self.preferred
     }

@@ -16,9 +16,9 @@ pub enum Error {
     DriverNotFound,
     /// `libnvrtc` could not be loaded and no cached kernel fits the device.
     #[error(
-        "the NVRTC library (libnvrtc.so.12 or libnvrtc.so) was not found, and the kernel cache holds no kernel \
+        "the NVRTC library (libnvrtc.so.13, libnvrtc.so.12 or libnvrtc.so) was not found, and the kernel cache holds no kernel \
          for {arch}: install CUDA's NVRTC (the cuda-nvrtc package of the CUDA toolkit, or `pip install \
-         nvidia-cuda-nvrtc-cu12`) and add its lib directory to LD_LIBRARY_PATH"
+         nvidia-cuda-nvrtc`) and add its lib directory to LD_LIBRARY_PATH"
     )]
     NvrtcNotFound {
         /// The architecture a kernel was needed for, e.g. `sm_90`.

@@ -27,7 +27,8 @@
 //! `cudarc` with the `dynamic-loading` feature builds with no CUDA at all and opens `libcuda` and
 //! `libnvrtc` with `dlopen` on first use; this crate probes for them first ([`driver_present`],
 //! [`nvrtc_present`]) so that a machine without them gets a clear error instead of cudarc's panic.
-//! The bindings are those of CUDA 12.4 (feature `cuda-12040`), which every 12.x driver serves.
+//! The bindings are those of CUDA 13.0 (feature `cuda-13000`): they look for `libnvrtc.so.13` as well as
+//! `.so.12`, and every driver function this crate calls exists in 12.x drivers too.
 //!
 //! # Testing without a GPU
 //! The kernels' math lives in `kernels/label_core.cuh`, which also compiles as plain C: the test-only

@@ -3,12 +3,18 @@
 //!
 //! The CUDA kernels include the same header, so checking these functions against the reference labeller
 //! checks the kernels' Keccak, HMAC/PBKDF2, ChaCha20/8, BlockMix, ROMix (with every lookup gap and the
-//! interleaved table layout) and VRF comparison on every CI machine, GPU or not. Only the
-//! four-threads-per-label ROMix, which needs warp shuffles, is left to the GPU tests.
+//! interleaved table layout) and VRF comparison on every CI machine, GPU or not. Only
+//! the host orchestration (streams, copies) is left to the GPU tests: the kernels themselves, the
+//! four-threads-per-label ROMix with its warp shuffles included, also run here on a small SIMT emulator
+//! ([`simt_batch`], `src/simt.cpp`).
 //!
 //! This crate is a dev-dependency of `post-cuda` only; nothing ships it.
 
 use std::os::raw::c_int;
+
+mod simt;
+
+pub use simt::{simt_batch, SimtBatch, SimtResult};
 
 /// Words of one VRF candidate record: found flag, index, four big-endian label words.
 pub const CAND_WORDS: usize = 6;
