@@ -145,7 +145,6 @@ impl std::fmt::Debug for PreparedInit<'_> {
 /// and labeller errors; each names the file and what to do.
 pub fn prepare<'a>(request: &InitRequest, labeller: &'a dyn Labeller) -> Result<PreparedInit<'a>, Error> {
     let config = request.config.validate()?;
-    config.check_units(request.num_units)?;
     let dir = request.dir.as_path();
     if !dir.exists() {
         fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -164,6 +163,7 @@ pub fn prepare<'a>(request: &InitRequest, labeller: &'a dyn Labeller) -> Result<
         }
         None => PostMetadata::new(request.node_id, request.atx_id, &config, request.num_units),
     };
+    config.check_units(request.num_units)?;
     let layout = metadata.layout()?;
     let files = select_files(request.files.clone(), &layout)?;
     let on_disk = lengths_on_disk(&guard, &layout);

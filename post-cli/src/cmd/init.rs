@@ -206,6 +206,11 @@ fn request(args: &Args) -> anyhow::Result<InitRequest> {
         scrypt: args.compute.scrypt(),
         ..base
     };
+    // Data that exists is not held to a preset's unit range unless a preset is asked for.
+    let config = match (&existing, args.compute.preset) {
+        (Some(_), None) => InitConfig { min_num_units: 1, max_num_units: u32::MAX, ..config },
+        _ => config,
+    };
     let missing = |what: &str| {
         anyhow::anyhow!("{what} is required for a new data directory ({} has no {METADATA_FILE})", args.dir.display())
     };
