@@ -2,3 +2,4 @@
 //! `fuzz_targets/` and, through `#[path]`, by the stable property tests of the crates they check.
 
 pub mod core_props;
+pub mod proof_props;
