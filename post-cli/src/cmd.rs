@@ -5,6 +5,7 @@ pub mod info;
 pub mod init;
 pub mod label;
 pub mod merge;
+pub mod providers;
 pub mod repair;
 pub mod shrink;
 pub mod verify_data;
