@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use cudarc::driver::{sys, CudaContext, CudaSlice, CudaStream, DriverError, PinnedHostSlice};
 
-use crate::plan::{plan_batch, resident_labels, BLOCK_THREADS};
+use crate::launch::Kernels;
+use crate::plan::{plan_batch, PlanInput, BLOCK_THREADS};
 use crate::{DeviceInfo, Error, KernelVariant, VariantChoice};
 
 /// Words of one VRF candidate record (found, index, four big-endian label words).
@@ -55,6 +56,7 @@ pub(crate) struct Buffers {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BufferRequest<'a> {
     pub device: &'a DeviceInfo,
+    pub kernels: &'a Kernels,
     pub n: u32,
     pub variant: VariantChoice,
     pub max_batch_labels: Option<u32>,
@@ -74,12 +76,20 @@ impl Buffers {
         };
         let (free, _total) = ctx.mem_get_info().map_err(drv("cuMemGetInfo"))?;
         let free = free as u64;
-        let one = KernelVariant::ALL[0];
+        let resident = |v: KernelVariant| req.kernels.resident_labels(req.device, v, req.n);
         let usable = free.saturating_sub(crate::plan::reserve_bytes(req.device.total_memory));
-        let variant = req.variant.resolve(req.n, resident_labels(req.device, one), usable);
+        let variant = req.variant.resolve(req.n, usable, resident);
         let oom =
             |need| Error::OutOfMemory { device: name.clone(), free, need, n: req.n, variant: variant.to_string() };
-        let plan = plan_batch(req.device, free, req.n, variant, req.max_batch_labels).map_err(oom)?;
+        let input = PlanInput {
+            device: req.device,
+            free,
+            n: req.n,
+            variant,
+            resident: resident(variant),
+            cap: req.max_batch_labels,
+        };
+        let plan = plan_batch(&input).map_err(oom)?;
         let mut labels = plan.labels;
         let lines = u64::from(req.n / variant.effective_gap(req.n));
         let scratch = loop {

@@ -29,7 +29,7 @@ use crate::buffers::{BufferRequest, Buffers};
 use crate::compile::{kernel_image, CompileTarget, ImageKind};
 use crate::driver::{device_info, driver_version, guarded, init};
 use crate::launch::{collect, enqueue, Batch, JobArgs, Kernels, Streams};
-use crate::plan::plan_batch;
+use crate::plan::{plan_batch, PlanInput};
 use crate::{CudaOptions, DeviceInfo, Error, KernelVariant, VariantChoice};
 
 /// Labels on one CUDA device.
@@ -100,11 +100,14 @@ impl CudaLabeller {
             copy: ctx.new_stream().map_err(drv("cuStreamCreate"))?,
         };
         let (free, _) = ctx.mem_get_info().map_err(drv("cuMemGetInfo"))?;
-        let mainnet = post_core::ScryptParams::MAINNET.n();
-        let one = KernelVariant::ALL[0];
-        let usable = (free as u64).saturating_sub(crate::plan::reserve_bytes(info.total_memory));
-        let variant = options.variant.resolve(mainnet, crate::plan::resident_labels(&info, one), usable);
-        let batch = plan_batch(&info, free as u64, mainnet, variant, options.max_batch_labels).map_or(1, |p| p.labels);
+        let n = post_core::ScryptParams::MAINNET.n();
+        let free = free as u64;
+        let resident = |v: KernelVariant| kernels.resident_labels(&info, v, n);
+        let usable = free.saturating_sub(crate::plan::reserve_bytes(info.total_memory));
+        let variant = options.variant.resolve(n, usable, resident);
+        let input =
+            PlanInput { device: &info, free, n, variant, resident: resident(variant), cap: options.max_batch_labels };
+        let batch = plan_batch(&input).map_or(1, |p| p.labels);
         Ok(Self {
             info,
             options: options.clone(),
@@ -157,6 +160,7 @@ impl CudaLabeller {
             }
             let req = BufferRequest {
                 device: &self.info,
+                kernels: &self.kernels,
                 n: p.n(),
                 variant: self.options.variant,
                 max_batch_labels: self.options.max_batch_labels,

@@ -18,8 +18,8 @@ use post_oracle::VrfCandidate;
 
 use crate::buffers::{Buffers, CAND_WORDS};
 use crate::compile::KERNEL_NAMES;
-use crate::plan::BLOCK_THREADS;
-use crate::Error;
+use crate::plan::{thread_capacity, BLOCK_THREADS};
+use crate::{DeviceInfo, Error, KernelVariant};
 
 /// The kernels of one module.
 #[derive(Debug)]
@@ -40,6 +40,22 @@ impl Kernels {
             })
             .collect::<Result<_, _>>()?;
         Ok(Self { functions })
+    }
+
+    /// Labels the device runs at once with a variant's ROMix kernel at scrypt N: the driver's
+    /// occupancy (blocks per multiprocessor, limited by the kernel's registers) times the
+    /// multiprocessors; the thread capacity when the driver cannot say.
+    pub(crate) fn resident_labels(&self, device: &DeviceInfo, variant: KernelVariant, n: u32) -> u64 {
+        let blocks = self
+            .functions
+            .iter()
+            .find(|(name, _)| *name == variant.romix_kernel(n))
+            .and_then(|(_, f)| f.occupancy_max_active_blocks_per_multiprocessor(BLOCK_THREADS, 0, None).ok())
+            .filter(|&b| b > 0);
+        match blocks {
+            Some(b) => u64::from(b) * u64::from(device.multiprocessors) * u64::from(variant.labels_per_block()),
+            None => thread_capacity(device, variant),
+        }
     }
 
     fn get(&self, name: &str, device: &str) -> Result<&CudaFunction, Error> {

@@ -57,6 +57,6 @@ pub use driver::{devices, driver_present, driver_version, nvrtc_present, Compute
 pub use error::Error;
 pub use multi::MultiGpuLabeller;
 pub use options::CudaOptions;
-pub use plan::{plan_batch, reserve_bytes, resident_labels, BatchPlan, BLOCK_THREADS, MAX_BATCH_LABELS};
+pub use plan::{plan_batch, reserve_bytes, thread_capacity, BatchPlan, PlanInput, BLOCK_THREADS, MAX_BATCH_LABELS};
 pub use spec::{CudaSpec, DeviceSelection};
 pub use variant::{KernelVariant, ThreadsPerLabel, VariantChoice};

@@ -5,9 +5,10 @@
 //! reserve    = max(256 MiB, total / 32)            left for the context, the module and other programs
 //! labels     = (free − reserve) / per label
 //!            ≤ max grid blocks · labels per block  (the launch must fit in one grid)
-//!            ≤ 16 · resident labels                (more only adds latency)
+//!            ≤ 16 · resident labels                (more only adds latency; resident = what the ROMix
+//!                                                   kernel's occupancy lets the whole device run at once)
 //!            ≤ MAX_BATCH_LABELS, ≤ the caller's cap
-//!            rounded down to whole blocks
+//!            rounded down to whole waves of resident labels, or whole blocks
 //! ```
 //! The scratch table is one allocation: CUDA has no per-allocation limit below free memory (unlike
 //! OpenCL's `CL_DEVICE_MAX_MEM_ALLOC_SIZE`, which the reference tools overran on large cards), and when
@@ -38,32 +39,52 @@ pub fn reserve_bytes(total: u64) -> u64 {
     (256u64 << 20).max(total / 32)
 }
 
-/// Labels the whole device runs at once with this variant (its thread capacity).
-pub fn resident_labels(device: &DeviceInfo, variant: KernelVariant) -> u64 {
+/// The most labels the device could run at once with this variant: every thread slot busy. The ROMix
+/// kernels' registers allow fewer; the driver's occupancy calculator gives the real figure.
+pub fn thread_capacity(device: &DeviceInfo, variant: KernelVariant) -> u64 {
     u64::from(device.multiprocessors) * u64::from(device.max_threads_per_multiprocessor)
         / u64::from(variant.threads().count())
 }
 
-/// Sizes a batch for scrypt N on a device with `free` bytes free.
+/// What a batch is sized from.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanInput<'a> {
+    /// The device.
+    pub device: &'a DeviceInfo,
+    /// Free device memory in bytes.
+    pub free: u64,
+    /// scrypt N.
+    pub n: u32,
+    /// The kernel variant.
+    pub variant: KernelVariant,
+    /// Labels the device runs at once with this variant.
+    pub resident: u64,
+    /// The caller's cap on labels per batch.
+    pub cap: Option<u32>,
+}
+
+/// Sizes a batch.
 ///
 /// # Errors
 /// The bytes one block of labels needs, when not even that fits.
-pub fn plan_batch(
-    device: &DeviceInfo,
-    free: u64,
-    n: u32,
-    variant: KernelVariant,
-    cap: Option<u32>,
-) -> Result<BatchPlan, u64> {
+pub fn plan_batch(input: &PlanInput<'_>) -> Result<BatchPlan, u64> {
+    let PlanInput { device, free, n, variant, resident, cap } = *input;
     let per_label = variant.scratch_bytes_per_label(n) + OTHER_BYTES_PER_LABEL;
     let block = variant.labels_per_block();
     let by_memory = free.saturating_sub(reserve_bytes(device.total_memory)) / per_label;
     let by_grid = u64::from(device.max_grid_x.max(1)) * u64::from(block);
-    let by_residency = 16 * resident_labels(device, variant).max(u64::from(block));
+    let by_residency = 16 * resident.max(u64::from(block));
     let by_caller = u64::from(cap.unwrap_or(MAX_BATCH_LABELS).clamp(1, MAX_BATCH_LABELS));
     let labels = by_memory.min(by_grid).min(by_residency).min(by_caller);
-    // Whole blocks, unless the caller asked for less than one.
-    let labels = if labels >= u64::from(block) { labels / u64::from(block) * u64::from(block) } else { labels };
+    // Whole waves (every label of a batch takes as long, so a partial last wave leaves the device
+    // partly idle), else whole blocks, unless the caller asked for less than one.
+    let labels = if resident >= u64::from(block) && labels >= resident {
+        labels / resident * resident
+    } else if labels >= u64::from(block) {
+        labels / u64::from(block) * u64::from(block)
+    } else {
+        labels
+    };
     if labels == 0 {
         return Err(per_label + reserve_bytes(device.total_memory));
     }
@@ -94,34 +115,51 @@ mod tests {
         KernelVariant::parse(name).unwrap()
     }
 
+    fn plan_for(d: &DeviceInfo, free: u64, n: u32, v: &str, cap: Option<u32>) -> Result<BatchPlan, u64> {
+        let variant = variant(v);
+        plan_batch(&PlanInput { device: d, free, n, variant, resident: thread_capacity(d, variant), cap })
+    }
+
     #[test]
     fn h200_at_mainnet_n_is_memory_bound() {
         let d = h200();
         let free = d.total_memory - (1 << 30);
-        let plan = plan_batch(&d, free, 8192, variant("tpl1-gap1"), None).unwrap();
-        // About 140 GB of 1 MiB tables, in whole blocks.
+        let plan = plan_for(&d, free, 8192, "tpl1-gap1", None).unwrap();
+        // About 140 GB of 1 MiB tables, in whole blocks (fewer than the 270k thread slots).
         assert!(plan.labels > 120_000 && plan.labels < 140_000, "{plan:?}");
         assert_eq!(plan.labels % 256, 0);
         assert!(plan.scratch_bytes <= free - reserve_bytes(d.total_memory));
-        let gap4 = plan_batch(&d, free, 8192, variant("tpl1-gap4"), None).unwrap();
-        assert!(gap4.labels > 3 * plan.labels, "{gap4:?}");
+    }
+
+    #[test]
+    fn batches_are_whole_waves_of_resident_labels() {
+        let d = h200();
+        let free = d.total_memory - (1 << 30);
+        // 66 registers a thread: three blocks of 256 per multiprocessor.
+        let resident = 3 * 132 * 256;
+        let input = |variant| PlanInput { device: &d, free, n: 8192, variant, resident, cap: None };
+        let gap1 = plan_batch(&input(variant("tpl1-gap1"))).unwrap();
+        assert_eq!(u64::from(gap1.labels), resident);
+        let gap4 = plan_batch(&input(variant("tpl1-gap4"))).unwrap();
+        assert_eq!(u64::from(gap4.labels) % resident, 0);
+        assert!(gap4.labels > 4 * gap1.labels, "{gap4:?}");
     }
 
     #[test]
     fn small_n_is_capped_by_residency_and_maximum() {
         let d = h200();
-        let plan = plan_batch(&d, d.total_memory, 2, variant("tpl4-gap1"), None).unwrap();
-        assert_eq!(u64::from(plan.labels), (16 * resident_labels(&d, variant("tpl4-gap1"))).min(1 << 22));
-        let capped = plan_batch(&d, d.total_memory, 2, variant("tpl4-gap1"), Some(1000)).unwrap();
+        let plan = plan_for(&d, d.total_memory, 2, "tpl4-gap1", None).unwrap();
+        assert_eq!(u64::from(plan.labels), (16 * thread_capacity(&d, variant("tpl4-gap1"))).min(1 << 22));
+        let capped = plan_for(&d, d.total_memory, 2, "tpl4-gap1", Some(1000)).unwrap();
         assert_eq!(capped.labels, 960);
-        let tiny = plan_batch(&d, d.total_memory, 2, variant("tpl1-gap1"), Some(7)).unwrap();
+        let tiny = plan_for(&d, d.total_memory, 2, "tpl1-gap1", Some(7)).unwrap();
         assert_eq!(tiny.labels, 7);
     }
 
     #[test]
     fn too_little_memory_is_an_error_with_the_need() {
         let d = h200();
-        let need = plan_batch(&d, 1 << 20, 8192, variant("tpl1-gap1"), None).unwrap_err();
+        let need = plan_for(&d, 1 << 20, 8192, "tpl1-gap1", None).unwrap_err();
         assert!(need > (1 << 20));
     }
 
@@ -136,11 +174,12 @@ mod tests {
             sms in 1u32..200,
             grid in 1u32..100_000,
             cap in proptest::option::of(1u32..(1 << 23)),
+            resident in 0u64..(1 << 24),
         ) {
             let d = DeviceInfo { multiprocessors: sms, max_grid_x: grid, total_memory: free + total_extra, ..h200() };
             let variant = KernelVariant::ALL[v];
             let n = 1u32 << log_n;
-            if let Ok(plan) = plan_batch(&d, free, n, variant, cap) {
+            if let Ok(plan) = plan_batch(&PlanInput { device: &d, free, n, variant, resident, cap }) {
                 prop_assert!(plan.labels >= 1);
                 prop_assert!(plan.labels <= MAX_BATCH_LABELS);
                 prop_assert!(plan.labels <= cap.unwrap_or(u32::MAX));
@@ -148,6 +187,10 @@ mod tests {
                 prop_assert!(used + reserve_bytes(d.total_memory) <= free);
                 let blocks = u64::from(plan.labels).div_ceil(u64::from(variant.labels_per_block()));
                 prop_assert!(blocks <= u64::from(grid));
+                prop_assert!(u64::from(plan.labels) <= 16 * resident.max(u64::from(variant.labels_per_block())));
+                if resident >= u64::from(variant.labels_per_block()) && u64::from(plan.labels) >= resident {
+                    prop_assert_eq!(u64::from(plan.labels) % resident, 0);
+                }
             }
         }
     }

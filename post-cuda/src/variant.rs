@@ -142,8 +142,9 @@ impl VariantChoice {
         KernelVariant::parse(text).map(VariantChoice::Fixed)
     }
 
-    /// The variant to run when `resident_labels` labels run at once and `free_bytes` of memory are free.
-    pub fn resolve(self, n: u32, resident_labels: u64, free_bytes: u64) -> KernelVariant {
+    /// The variant to run at scrypt N with `free_bytes` of memory, where `resident(v)` is how many
+    /// labels variant v runs at once.
+    pub fn resolve(self, n: u32, free_bytes: u64, resident: impl Fn(KernelVariant) -> u64) -> KernelVariant {
         match self {
             VariantChoice::Fixed(v) => v,
             VariantChoice::Auto => {
@@ -151,7 +152,7 @@ impl VariantChoice {
                 KernelVariant::GAPS
                     .into_iter()
                     .map(one)
-                    .find(|v| v.scratch_bytes_per_label(n).saturating_mul(resident_labels) <= free_bytes)
+                    .find(|&v| v.scratch_bytes_per_label(n).saturating_mul(resident(v)) <= free_bytes)
                     .unwrap_or(one(4))
             }
         }
@@ -206,11 +207,15 @@ mod tests {
     fn auto_picks_the_smallest_gap_that_fits() {
         let mib = 1u64 << 20;
         let auto = VariantChoice::Auto;
-        assert_eq!(auto.resolve(8192, 100, 100 * mib).to_string(), "tpl1-gap1");
-        assert_eq!(auto.resolve(8192, 100, 60 * mib).to_string(), "tpl1-gap2");
-        assert_eq!(auto.resolve(8192, 100, 30 * mib).to_string(), "tpl1-gap4");
-        assert_eq!(auto.resolve(8192, 100, mib).to_string(), "tpl1-gap4");
+        let hundred = |_| 100;
+        assert_eq!(auto.resolve(8192, 100 * mib, hundred).to_string(), "tpl1-gap1");
+        assert_eq!(auto.resolve(8192, 60 * mib, hundred).to_string(), "tpl1-gap2");
+        assert_eq!(auto.resolve(8192, 30 * mib, hundred).to_string(), "tpl1-gap4");
+        assert_eq!(auto.resolve(8192, mib, hundred).to_string(), "tpl1-gap4");
+        // Fewer resident labels at gap 1 (more registers) make gap 1 fit.
+        let by_gap = |v: KernelVariant| if v.gap() == 1 { 50 } else { 100 };
+        assert_eq!(auto.resolve(8192, 60 * mib, by_gap).to_string(), "tpl1-gap1");
         let fixed = VariantChoice::Fixed(KernelVariant::ALL[4]);
-        assert_eq!(fixed.resolve(8192, 100, mib), KernelVariant::ALL[4]);
+        assert_eq!(fixed.resolve(8192, mib, hundred), KernelVariant::ALL[4]);
     }
 }
