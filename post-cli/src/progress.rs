@@ -153,11 +153,12 @@ impl ProgressSink for Progress {
                 self.what,
                 path.display()
             )),
-            Event::ResumeChecked { path, labels } => tracing::debug!(
-                "{}: the last {labels} labels of {} match; continuing after them",
+            Event::TailRewritten { path, from, to } => self.note(format!(
+                "{}: bytes {from}..{to} of {} do not hold the right labels (a write lost in a crash or power \
+                 loss) while the file's first labels are right; they are rewritten",
                 self.what,
                 path.display()
-            ),
+            )),
             Event::NonceSearchBeyond { from } => self.note(format!(
                 "{}: no label of the data is below the VRF difficulty; searching labels from {} on",
                 self.what, from.0

@@ -7,8 +7,9 @@
 //!     the request and the units may only grow; without it, no data file may exist.
 //!  2. Classify every selected file against the (new) layout: complete, partial, torn (ends inside a
 //!     label), missing; an oversized file or a stray postdata_*.bin stops everything.
-//!  3. Recompute the last labels of every existing selected file (see `resume`), and the full label of
-//!     the recorded VRF nonce (see `vrf`); when the data grows, drop a nonce that no longer qualifies.
+//!  3. Recompute the last labels of every existing selected file (see `resume`: a wrong head stops
+//!     everything, a wrong tail is a lost write and is rewritten), and the full label of the recorded
+//!     VRF nonce (see `vrf`); when the data grows, drop a nonce that no longer qualifies.
 //!  4. Check that the remaining bytes fit in the free space.
 //! run:
 //!  5. Save the metadata first, so the identity and size are on disk before any label.
@@ -31,7 +32,7 @@ use post_oracle::{Labeller, VrfCandidate};
 use crate::merge::data_file_names;
 use crate::nonce_search::{record_nonce, BeyondSearch};
 use crate::pipeline::{Pipeline, RunEnd, Segment};
-use crate::resume::{check_tail, FileSpan};
+use crate::resume::{FileSpan, TailCheck};
 use crate::vrf::recorded_best;
 use crate::{available_bytes, CancelToken, Error, Event, ProgressSink, Tuning, VrfSearch};
 
@@ -121,6 +122,8 @@ pub struct PreparedInit<'a> {
     segments: Vec<Segment>,
     /// Torn files: (path, length, whole-label length).
     cuts: Vec<(PathBuf, u64, u64)>,
+    /// Files whose last labels are wrong: (path, bytes kept, bytes of whole labels on disk).
+    rewrites: Vec<(PathBuf, u64, u64)>,
     vrf: VrfSearch,
     /// Files outside the selection that are not complete.
     others_incomplete: bool,
@@ -170,8 +173,10 @@ pub fn prepare<'a>(request: &InitRequest, labeller: &'a dyn Labeller) -> Result<
     let params = config.scrypt;
     let commitment = metadata.commitment();
 
+    let check = TailCheck { labeller, commitment: &commitment, params };
     let mut segments = Vec::new();
     let mut cuts = Vec::new();
+    let mut rewrites = Vec::new();
     let mut others_incomplete = false;
     for i in 0..layout.num_files() {
         let path = Layout::file_path(dir, i);
@@ -192,9 +197,12 @@ pub fn prepare<'a>(request: &InitRequest, labeller: &'a dyn Labeller) -> Result<
         };
         let labels = layout.file_labels(i);
         let span = FileSpan { path: &path, first_label: labels.start, labels: whole / LABEL_SIZE };
-        check_tail(labeller, &commitment, params, span)?;
-        if whole < expected {
-            segments.push(Segment { path, labels: labels.start + whole / LABEL_SIZE..labels.end, offset: whole });
+        let keep = check.labels_to_keep(span)?;
+        if keep < span.labels {
+            rewrites.push((path.clone(), keep * LABEL_SIZE, whole));
+        }
+        if keep * LABEL_SIZE < expected {
+            segments.push(Segment { path, labels: labels.start + keep..labels.end, offset: keep * LABEL_SIZE });
         }
     }
 
@@ -245,6 +253,7 @@ pub fn prepare<'a>(request: &InitRequest, labeller: &'a dyn Labeller) -> Result<
         commitment,
         segments,
         cuts,
+        rewrites,
         vrf,
         others_incomplete,
         batch,
@@ -275,6 +284,9 @@ impl PreparedInit<'_> {
             cut.map_err(|source| Error::Io { path: path.clone(), action: "cutting the torn last label of", source })?;
             progress.event(&Event::TornTailCut { path: path.clone(), from_len: *from_len, to_len: *to_len });
         }
+        for (path, keep, on_disk) in &self.rewrites {
+            progress.event(&Event::TailRewritten { path: path.clone(), from: *keep, to: *on_disk });
+        }
         let to_write = self.summary.to_write_bytes / LABEL_SIZE;
         let total = self.summary.selected_bytes / LABEL_SIZE;
         progress.event(&Event::InitStarted { total_labels: total, done_labels: total - to_write });
@@ -292,19 +304,12 @@ impl PreparedInit<'_> {
             record_nonce(metadata, best);
             metadata.save(&dir).map_err(Error::from)
         };
-        let ended = pipeline.run(&self.segments, &mut self.vrf, &mut save_nonce)?;
-        let written = |end| -> Result<u64, Error> {
-            Ok(match end {
-                RunEnd::Done => to_write,
-                RunEnd::Cancelled => to_write - remaining_labels(&self.segments)?,
-            })
-        };
+        let (ended, labels_written) = pipeline.run(&self.segments, &mut self.vrf, &mut save_nonce)?;
         if ended == RunEnd::Cancelled {
-            let labels_written = written(RunEnd::Cancelled)?;
             return Ok(InitOutcome { end: InitEnd::Cancelled, nonce: self.vrf.best(), labels_written });
         }
         if self.others_incomplete {
-            return Ok(InitOutcome { end: InitEnd::RangeComplete, nonce: self.vrf.best(), labels_written: to_write });
+            return Ok(InitOutcome { end: InitEnd::RangeComplete, nonce: self.vrf.best(), labels_written });
         }
         let mut nonce = self.vrf.best();
         if nonce.is_none() {
@@ -320,10 +325,10 @@ impl PreparedInit<'_> {
             };
             nonce = search.run(&dir, &mut self.metadata)?;
             if nonce.is_none() {
-                return Ok(InitOutcome { end: InitEnd::Cancelled, nonce, labels_written: to_write });
+                return Ok(InitOutcome { end: InitEnd::Cancelled, nonce, labels_written });
             }
         }
-        Ok(InitOutcome { end: InitEnd::Complete, nonce, labels_written: to_write })
+        Ok(InitOutcome { end: InitEnd::Complete, nonce, labels_written })
     }
 }
 
@@ -392,19 +397,4 @@ fn lengths_on_disk(guard: &Guard, layout: &Layout) -> Vec<Option<u64>> {
     (0..layout.num_files() as usize)
         .map(|i| old.get(i).filter(|f| f.state != FileState::Missing).map(|f| f.len_on_disk()))
         .collect()
-}
-
-/// Labels of the segments not yet on disk, from the files' lengths.
-fn remaining_labels(segments: &[Segment]) -> Result<u64, Error> {
-    let mut left = 0;
-    for seg in segments {
-        let len = match fs::metadata(&seg.path) {
-            Ok(m) => m.len(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
-            Err(source) => return Err(Error::Io { path: seg.path.clone(), action: "reading the size of", source }),
-        };
-        let done = (len.saturating_sub(seg.offset) / LABEL_SIZE).min(seg.labels.end - seg.labels.start);
-        left += seg.labels.end - seg.labels.start - done;
-    }
-    Ok(left)
 }

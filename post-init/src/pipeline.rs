@@ -72,7 +72,8 @@ struct Batch {
 
 impl Pipeline<'_> {
     /// Writes all segments, chaining the VRF search through `vrf` and calling `save_nonce` with every
-    /// improvement before the labels that produced it are written.
+    /// improvement before the labels that produced it are written; returns how it ended and how many
+    /// labels were written.
     ///
     /// # Errors
     /// A labeller failure ([`Error::Label`]), a write or sync failure ([`Error::Io`], [`Error::DiskFull`])
@@ -82,7 +83,7 @@ impl Pipeline<'_> {
         segments: &[Segment],
         vrf: &mut VrfSearch,
         save_nonce: &mut (dyn FnMut(&VrfCandidate) -> Result<(), Error> + Send),
-    ) -> Result<RunEnd, Error> {
+    ) -> Result<(RunEnd, u64), Error> {
         let batch_bytes = self.batch.max(1) * 16;
         let (to_writer, from_compute) = sync_channel::<Batch>(1);
         let (to_compute, recycled) = sync_channel::<Vec<u8>>(3);
@@ -98,8 +99,8 @@ impl Pipeline<'_> {
                 .join()
                 .unwrap_or_else(|_| Err(Error::Internal { what: "the label writer thread panicked".into() }));
             // A write error explains a closed channel, so it comes first.
-            written?;
-            computed
+            let written = written?;
+            computed.map(|end| (end, written))
         })
     }
 
@@ -150,8 +151,9 @@ fn write_batches(
     recycle: SyncSender<Vec<u8>>,
     save_nonce: &mut (dyn FnMut(&VrfCandidate) -> Result<(), Error> + Send),
     progress: &dyn ProgressSink,
-) -> Result<(), Error> {
+) -> Result<u64, Error> {
     let mut open: Option<(usize, File)> = None;
+    let mut written = 0;
     let result = (|| {
         for batch in batches.iter() {
             if let Some(best) = &batch.new_best {
@@ -168,6 +170,7 @@ fn write_batches(
             if let Some((_, file)) = &open {
                 file.write_all_at(&batch.buf, batch.offset).map_err(|e| write_error(&seg.path, batch.offset, e))?;
             }
+            written += batch.buf.len() as u64 / 16;
             progress.event(&Event::LabelsWritten { labels: batch.buf.len() as u64 / 16 });
             if batch.last {
                 if let Some((_, file)) = open.take() {
@@ -186,7 +189,7 @@ fn write_batches(
         Some((i, file)) => sync(&segments[i].path, &file),
         None => Ok(()),
     };
-    result.and(synced)
+    result.and(synced).map(|()| written)
 }
 
 fn open_for_append(path: &Path) -> Result<File, Error> {

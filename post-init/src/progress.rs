@@ -26,12 +26,15 @@ pub enum Event {
         /// Its length after, in bytes.
         to_len: u64,
     },
-    /// The last labels of an existing file were recomputed and match, so writing continues after them.
-    ResumeChecked {
+    /// The labels at the end of a file differ from the recomputed ones while its first labels are right:
+    /// a write that did not reach the disk (e.g. a power loss). They are overwritten with the right ones.
+    TailRewritten {
         /// The file.
         path: PathBuf,
-        /// How many labels were recomputed.
-        labels: u64,
+        /// Bytes at its start that are right and kept.
+        from: u64,
+        /// Bytes of whole labels it had.
+        to: u64,
     },
     /// More labels were written to disk (a delta, not a total).
     LabelsWritten {
