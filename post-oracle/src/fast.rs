@@ -42,6 +42,9 @@ use crate::{Error, LabelJob, Labeller, VrfCandidate};
 /// Bytes of one stored label.
 const STORED_LABEL: usize = 16;
 
+/// Bytes of one full label.
+const FULL_LABEL: usize = 32;
+
 /// The multi-lane SIMD labeller. Bit-identical to the reference labeller on every backend.
 #[derive(Debug)]
 pub struct FastLabeller {
@@ -77,11 +80,55 @@ impl FastLabeller {
         self.backend
     }
 
-    /// Step 2 and 4 of the module doc with the engine `E`.
+    /// Computes full 32-byte labels from `start` into `out`: what [`Labeller::label`] computes before
+    /// it keeps the first 16 bytes (`post label` prints these; the VRF compares them).
     ///
-    /// `E` must be the engine of `self.backend`, which `new`/`with_backend` checked is available.
-    fn label_with<E: Engine>(&self, job: LabelJob<'_>) -> Result<Option<VrfCandidate>, Error> {
-        let params = job.params;
+    /// # Errors
+    /// [`Error::RangeOverflow`] when the range runs past 2^64 − 1, or [`Error::Unsupported`] when the
+    /// scratch table cannot be allocated.
+    pub fn label_full(
+        &self,
+        commitment: &Commitment,
+        params: ScryptParams,
+        start: LabelIndex,
+        out: &mut [[u8; FULL_LABEL]],
+    ) -> Result<(), Error> {
+        let count = out.len() as u64;
+        if count > 0 && start.0.checked_add(count - 1).is_none() {
+            return Err(Error::RangeOverflow { start: start.0, count });
+        }
+        let group = Group { commitment, params, threshold: None, width: FULL_LABEL };
+        self.dispatch(group, start.0, out.as_flattened_mut()).map(|_| ())
+    }
+
+    /// Step 1 of the module doc: one `match` on the backend per batch.
+    fn dispatch(&self, group: Group<'_>, start: u64, out: &mut [u8]) -> Result<Option<VrfCandidate>, Error> {
+        match self.backend {
+            Backend::Portable => self.label_with::<portable::Portable>(group, start, out),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Sse2 => self.label_with::<sse2::Sse2>(group, start, out),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2 => self.label_with::<avx2::Avx2>(group, start, out),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512 => self.label_with::<avx512::Avx512>(group, start, out),
+            #[cfg(not(target_arch = "x86_64"))]
+            Backend::Sse2 | Backend::Avx2 | Backend::Avx512 => {
+                Err(Error::BackendUnavailable { backend: self.backend.name().to_string() })
+            }
+        }
+    }
+
+    /// Step 2 and 4 of the module doc with the engine `E`, `group.width` bytes per label in `out`.
+    ///
+    /// `E` must be the engine of `self.backend`, which `new`/`with_backend` checked is available,
+    /// and the caller checked that the range's indices fit in u64.
+    fn label_with<E: Engine>(
+        &self,
+        group: Group<'_>,
+        start: u64,
+        out: &mut [u8],
+    ) -> Result<Option<VrfCandidate>, Error> {
+        let params = group.params;
         let unsupported = |reason: String| Error::Unsupported {
             labeller: self.name(),
             n: params.n(),
@@ -98,16 +145,12 @@ impl FastLabeller {
             mixed_bytes: 128 * r * p * E::LANES,
             state_words: 32 * r * E::LANES,
         };
-        let group = Group { commitment: job.commitment, params, threshold: job.vrf_threshold };
-        let start = job.start.0;
-        job.out
-            .par_chunks_mut(STORED_LABEL * E::LANES)
+        out.par_chunks_mut(group.width * E::LANES)
             .enumerate()
             .map_init(
                 || self.scratch.take(size),
                 |scratch, (g, out)| {
                     let scratch = scratch.as_mut().map_err(|reason| unsupported(reason.clone()))?;
-                    // `job.check` proved that every index of the range fits in u64.
                     let first = start + (g * E::LANES) as u64;
                     // SAFETY: `E` is the engine of an available backend (this function's contract).
                     Ok(unsafe { group.label::<E>(scratch.get(), first, out) })
@@ -129,19 +172,9 @@ impl Labeller for FastLabeller {
 
     fn label(&self, job: LabelJob<'_>) -> Result<Option<VrfCandidate>, Error> {
         job.check()?;
-        match self.backend {
-            Backend::Portable => self.label_with::<portable::Portable>(job),
-            #[cfg(target_arch = "x86_64")]
-            Backend::Sse2 => self.label_with::<sse2::Sse2>(job),
-            #[cfg(target_arch = "x86_64")]
-            Backend::Avx2 => self.label_with::<avx2::Avx2>(job),
-            #[cfg(target_arch = "x86_64")]
-            Backend::Avx512 => self.label_with::<avx512::Avx512>(job),
-            #[cfg(not(target_arch = "x86_64"))]
-            Backend::Sse2 | Backend::Avx2 | Backend::Avx512 => {
-                Err(Error::BackendUnavailable { backend: self.backend.name().to_string() })
-            }
-        }
+        let group =
+            Group { commitment: job.commitment, params: job.params, threshold: job.vrf_threshold, width: STORED_LABEL };
+        self.dispatch(group, job.start.0, job.out)
     }
 }
 
@@ -151,16 +184,18 @@ struct Group<'a> {
     commitment: &'a Commitment,
     params: ScryptParams,
     threshold: Option<&'a [u8; 32]>,
+    /// Bytes of each label written: 16 (stored) or 32 (full).
+    width: usize,
 }
 
 impl Group<'_> {
-    /// Step 3 of the module doc: labels `out.len() / 16` (1 ..= LANES) labels from index `first`.
+    /// Step 3 of the module doc: labels `out.len() / width` (1 ..= LANES) labels from index `first`.
     ///
     /// # Safety
     /// The CPU must have the instructions of `E`'s backend.
     unsafe fn label<E: Engine>(&self, scratch: &mut Scratch, first: u64, out: &mut [u8]) -> Option<VrfCandidate> {
         let lanes = E::LANES;
-        let count = out.len() / STORED_LABEL;
+        let count = out.len() / self.width;
         let (n, r, p) = (self.params.n() as usize, self.params.r() as usize, self.params.p() as usize);
         let chunk_bytes = 128 * r;
         let lane_bytes = chunk_bytes * p;
@@ -195,10 +230,10 @@ impl Group<'_> {
 
         // Step 3c.
         let mut best = None;
-        for (lane, (key, stored)) in keys.iter().zip(out.chunks_exact_mut(STORED_LABEL)).enumerate() {
-            let mut label = [0u8; 32];
+        for (lane, (key, stored)) in keys.iter().zip(out.chunks_exact_mut(self.width)).enumerate() {
+            let mut label = [0u8; FULL_LABEL];
             key.pbkdf2(&parts.mixed[lane * lane_bytes..][..lane_bytes], &mut label);
-            stored.copy_from_slice(&label[..STORED_LABEL]);
+            stored.copy_from_slice(&label[..self.width]);
             if self.threshold.is_some_and(|t| label < *t) {
                 let found = VrfCandidate { index: LabelIndex(first + lane as u64), label };
                 best = VrfCandidate::better(best, Some(found));

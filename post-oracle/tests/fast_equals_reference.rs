@@ -105,6 +105,28 @@ fn large_n_ragged_groups() -> TestResult {
     Ok(())
 }
 
+/// `label_full` gives the reference's full labels (whose first 16 bytes are the stored labels) and
+/// refuses ranges past 2^64 − 1.
+#[test]
+fn full_labels_match_reference() -> TestResult {
+    let commitment = Commitment([3; 32]);
+    let params = ScryptParams::with_n(32)?;
+    for labeller in fast_labellers()? {
+        for (start, count) in [(0u64, 0usize), (5, 1), (u64::MAX - 40, 41), ((1 << 32) - 20, 70)] {
+            let mut full = vec![[0u8; 32]; count];
+            labeller.label_full(&commitment, params, LabelIndex(start), &mut full)?;
+            for (offset, got) in full.iter().enumerate() {
+                let index = start + offset as u64;
+                let expected = post_oracle::label_full(&commitment, params, LabelIndex(index))?;
+                assert_eq!(*got, expected, "{} index {index}", labeller.name());
+            }
+        }
+        let mut two = [[0u8; 32]; 2];
+        assert!(labeller.label_full(&commitment, params, LabelIndex(u64::MAX), &mut two).is_err());
+    }
+    Ok(())
+}
+
 /// Interesting first indices: zero, around 2^32, and ranges that end at 2^64 − 1.
 fn start_strategy(count: usize) -> impl Strategy<Value = u64> {
     let last_start = u64::MAX - count.saturating_sub(1) as u64;
