@@ -62,17 +62,22 @@ impl Compute {
         Tuning { batch: self.batch, ..Tuning::default() }
     }
 
-    /// The labeller chosen by `--provider`.
+    /// The labeller chosen by `--provider`; without it the fastest available: every CUDA GPU when there
+    /// is one that starts, else the fastest CPU backend.
     ///
     /// # Errors
     /// When the provider is unknown or cannot start.
     pub fn labeller(&self) -> anyhow::Result<Box<dyn Labeller>> {
-        let spec = self.provider.as_deref().unwrap_or("cpu");
-        match spec {
-            "cpu" => Ok(Box::new(post_oracle::FastLabeller::new())),
-            "reference" => Ok(Box::new(post_oracle::ReferenceLabeller)),
-            other => anyhow::bail!("unknown --provider {other:?}; use cpu or reference (see `post providers`)"),
+        if let Some(spec) = &self.provider {
+            return crate::provider::labeller(spec);
         }
+        if post_cuda::devices().is_ok_and(|d| !d.is_empty()) {
+            match crate::provider::labeller("cuda") {
+                Ok(gpu) => return Ok(gpu),
+                Err(e) => tracing::warn!("not using the GPU ({e:#}); computing labels on the CPU"),
+            }
+        }
+        crate::provider::labeller("cpu")
     }
 
     /// Runs `f` in a thread pool of `--threads` threads (the labellers use the current rayon pool).
