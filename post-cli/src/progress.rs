@@ -33,8 +33,10 @@ struct State {
 }
 
 impl Progress {
-    /// A sink for the operation `what`; a bar when stderr is a terminal and `quiet` is false.
+    /// A sink for the operation `what`; a bar when stderr is a terminal, `quiet` is false and info logs
+    /// are on (`post -q` turns them off).
     pub fn new(what: &'static str, quiet: bool) -> Self {
+        let quiet = quiet || !tracing::enabled!(tracing::Level::INFO);
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template(
