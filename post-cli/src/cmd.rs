@@ -1,13 +1,13 @@
 //! One module per subcommand; each exposes `Args` (clap) and `run`.
 
-pub mod bench;
-pub mod bench_label;
 pub mod commitment;
 pub mod info;
 pub mod init;
 pub mod label;
 pub mod merge;
+pub mod prove;
 pub mod providers;
 pub mod repair;
 pub mod shrink;
+pub mod verify;
 pub mod verify_data;

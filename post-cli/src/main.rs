@@ -5,7 +5,6 @@
 
 mod cmd;
 mod progress;
-mod provider;
 mod util;
 
 use std::process::ExitCode;
@@ -30,8 +29,6 @@ struct Cli {
 // To add one: a variant here and an arm in `main` (keep both lists sorted).
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Measure throughput on this machine (`post bench label`: labels per second of a provider).
-    Bench(cmd::bench::Args),
     /// Print the commitment (BLAKE3 of node id and commitment ATX id) as hex.
     Commitment(cmd::commitment::Args),
     /// Show a data directory: identity, size, the state of every file, the VRF nonce and the lock.
@@ -44,10 +41,14 @@ enum Command {
     Merge(cmd::merge::Args),
     /// List the CPU backends and CUDA devices that can compute labels, and how to select them.
     Providers(cmd::providers::Args),
+    /// Generate a proof for a challenge from a complete data directory (proof JSON on stdout or --out).
+    Prove(cmd::prove::Args),
     /// Recompute every label and rewrite exactly the bad ones in place.
     Repair(cmd::repair::Args),
     /// Reduce a data directory to fewer units (shows what it deletes; needs --yes).
     Shrink(cmd::shrink::Args),
+    /// Verify a proof: exit code 0 valid, 1 invalid (reason on stderr), 2 usage or I/O error.
+    Verify(cmd::verify::Args),
     /// Recompute stored labels (a sample or all) and report every bad range; exit code 1 when corrupt.
     VerifyData(cmd::verify_data::Args),
 }
@@ -56,15 +57,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
-        Command::Bench(args) => cmd::bench::run(args),
         Command::Commitment(args) => cmd::commitment::run(args),
         Command::Info(args) => cmd::info::run(args),
         Command::Init(args) => cmd::init::run(args),
         Command::Label(args) => cmd::label::run(args),
         Command::Merge(args) => cmd::merge::run(args),
         Command::Providers(args) => cmd::providers::run(args),
+        Command::Prove(args) => cmd::prove::run(args),
         Command::Repair(args) => cmd::repair::run(args),
         Command::Shrink(args) => cmd::shrink::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
         Command::VerifyData(args) => cmd::verify_data::run(args),
     };
     match result {

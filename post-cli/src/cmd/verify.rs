@@ -1,0 +1,142 @@
+//! `post verify`: check a proof against a challenge and the data's identity, as a network node would
+//! but stricter (see `post_proof::Verifier`).
+//!
+//! 1. Read the proof JSON and the identity and size: `--dir`'s `postdata_metadata.json` or `--metadata`.
+//!    No label file is read.
+//! 2. The verifier's parameters: the preset's, overridden by `--k1 --k2 --k3 --pow-difficulty --scrypt-n
+//!    --labels-per-unit`. The labels per unit are the verifier's, as on the network.
+//! 3. Recompute k3 of the proof's labels, picked by a seed (random unless `--seed`, printed so that a
+//!    check can be repeated), or all k2 with `--all`; check the proof of work with light RandomX.
+//! 4. Exit 0 when valid, 1 when invalid (the reason on stderr), 2 on a usage or I/O error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use post_core::{Challenge, InitConfig, PostMetadata, Proof, ProofConfig, ProofMetadata, ScryptParams};
+use post_proof::{Mode, RandomXMode, RandomXPow, Verifier};
+
+use super::prove::Thresholds;
+use crate::util::{hex32, scrypt_n};
+
+/// Verify a proof: exit code 0 when valid, 1 when invalid (the reason on stderr), 2 on a usage or I/O
+/// error. Checks a random subset of k3 indices (the seed is printed) unless `--all`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The proof, JSON `{"nonce", "indices", "pow"}`.
+    #[arg(long)]
+    proof: PathBuf,
+    /// The challenge the proof answers, 64 hex digits.
+    #[arg(long, value_parser = hex32, value_name = "HEX32")]
+    challenge: [u8; 32],
+    /// The data directory whose metadata names the node, the commitment ATX and the units (no label file
+    /// is read).
+    #[arg(long, required_unless_present = "metadata", conflicts_with = "metadata")]
+    dir: Option<PathBuf>,
+    /// A `postdata_metadata.json` file instead of `--dir`.
+    #[arg(long)]
+    metadata: Option<PathBuf>,
+    #[command(flatten)]
+    thresholds: Thresholds,
+    /// Indices to recompute without `--all` (overrides the preset).
+    #[arg(long)]
+    k3: Option<u32>,
+    /// scrypt N of the labels (overrides the preset).
+    #[arg(long, value_parser = scrypt_n, value_name = "N")]
+    scrypt_n: Option<ScryptParams>,
+    /// Labels per unit (overrides the preset; the data's own metadata is not trusted for it).
+    #[arg(long)]
+    labels_per_unit: Option<u64>,
+    /// Recompute all k2 indices instead of a subset of k3.
+    #[arg(long)]
+    all: bool,
+    /// The seed that picks the subset, as hex (default: random; printed either way).
+    #[arg(long, conflicts_with = "all", value_name = "HEX")]
+    seed: Option<String>,
+}
+
+/// Runs the subcommand; the verdict is the exit code.
+///
+/// # Errors
+/// Unreadable or malformed inputs, invalid parameters, or a RandomX failure.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Step 1.
+    let proof_text =
+        std::fs::read_to_string(&args.proof).with_context(|| format!("reading {}", args.proof.display()))?;
+    let proof = Proof::from_json(&proof_text).with_context(|| format!("{}", args.proof.display()))?;
+    let meta = match (&args.dir, &args.metadata) {
+        (Some(dir), _) => PostMetadata::load(dir)?,
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            PostMetadata::from_json(&text, path)?
+        }
+        (None, None) => anyhow::bail!("give --dir or --metadata"),
+    };
+    let metadata = ProofMetadata {
+        node_id: meta.node_id,
+        commitment_atx_id: meta.commitment_atx_id,
+        challenge: Challenge(args.challenge),
+        num_units: meta.num_units,
+        labels_per_unit: None,
+    };
+
+    // Step 2.
+    let preset = args.thresholds.preset();
+    let (proof_defaults, init_defaults) = (preset.proof_config(), preset.init_config());
+    let proof_config = ProofConfig {
+        k1: args.thresholds.k1.unwrap_or(proof_defaults.k1),
+        k2: args.thresholds.k2.unwrap_or(proof_defaults.k2),
+        k3: args.k3.unwrap_or(proof_defaults.k3),
+        pow_difficulty: args.thresholds.pow_difficulty.unwrap_or(proof_defaults.pow_difficulty),
+    };
+    let init_config = InitConfig {
+        labels_per_unit: args.labels_per_unit.unwrap_or(init_defaults.labels_per_unit),
+        scrypt: args.scrypt_n.unwrap_or(init_defaults.scrypt),
+        ..init_defaults
+    };
+    if meta.labels_per_unit != init_config.labels_per_unit {
+        eprintln!(
+            "verify: warning: the data's metadata says {} labels per unit, the verifier uses {} (--labels-per-unit \
+             or --preset)",
+            meta.labels_per_unit, init_config.labels_per_unit
+        );
+    }
+
+    // Step 3.
+    let mode = if args.all {
+        Mode::All
+    } else {
+        let seed = match &args.seed {
+            Some(text) => hex::decode(text.trim()).with_context(|| format!("--seed {text:?} is not hex"))?,
+            None => super::verify_data::random_seed().to_le_bytes().to_vec(),
+        };
+        eprintln!("verify: checking {} of {} indices, seed {}", proof_config.k3, proof_config.k2, hex::encode(&seed));
+        Mode::Subset { k3: proof_config.k3 as usize, seed }
+    };
+    let clock = Instant::now();
+    let verifier = Verifier::new(RandomXPow::new(RandomXMode::Light)?, proof_config, init_config)?;
+    let setup = clock.elapsed();
+    let clock = Instant::now();
+    let verdict = verifier.verify(&proof, &metadata, &mode);
+    let took = clock.elapsed();
+
+    // Step 4.
+    match verdict {
+        Ok(()) => {
+            println!("valid");
+            eprintln!(
+                "verify: valid (RandomX setup {:.2} s, verification {:.1} ms)",
+                setup.as_secs_f64(),
+                took.as_secs_f64() * 1e3
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.is_rejection() => {
+            println!("invalid");
+            eprintln!("verify: invalid proof: {e}");
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
