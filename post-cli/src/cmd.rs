@@ -1,5 +1,7 @@
 //! One module per subcommand; each exposes `Args` (clap) and `run`.
 
+pub mod bench;
+pub mod bench_label;
 pub mod commitment;
 pub mod info;
 pub mod init;

@@ -5,6 +5,7 @@
 
 mod cmd;
 mod progress;
+mod provider;
 mod util;
 
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ struct Cli {
 // To add one: a variant here and an arm in `main` (keep both lists sorted).
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Measure throughput on this machine (`post bench label`: labels per second of a provider).
+    Bench(cmd::bench::Args),
     /// Print the commitment (BLAKE3 of node id and commitment ATX id) as hex.
     Commitment(cmd::commitment::Args),
     /// Show a data directory: identity, size, the state of every file, the VRF nonce and the lock.
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
+        Command::Bench(args) => cmd::bench::run(args),
         Command::Commitment(args) => cmd::commitment::run(args),
         Command::Info(args) => cmd::info::run(args),
         Command::Init(args) => cmd::init::run(args),
