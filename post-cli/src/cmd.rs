@@ -2,6 +2,8 @@
 
 pub mod bench;
 pub mod bench_label;
+pub mod bench_pow;
+pub mod bench_prove;
 pub mod commitment;
 pub mod info;
 pub mod init;

@@ -42,10 +42,10 @@ enum Command {
     Label(cmd::label::Args),
     /// Combine data directories initialized in pieces (--from-file/--to-file) into one.
     Merge(cmd::merge::Args),
-    /// List the CPU backends and CUDA devices that can compute labels, and how to select them.
-    Providers(cmd::providers::Args),
     /// Generate a proof for a challenge from a complete data directory (proof JSON on stdout or --out).
     Prove(cmd::prove::Args),
+    /// List the CPU backends and CUDA devices that can compute labels, and how to select them.
+    Providers(cmd::providers::Args),
     /// Recompute every label and rewrite exactly the bad ones in place.
     Repair(cmd::repair::Args),
     /// Reduce a data directory to fewer units (shows what it deletes; needs --yes).
@@ -66,8 +66,8 @@ fn main() -> ExitCode {
         Command::Init(args) => cmd::init::run(args),
         Command::Label(args) => cmd::label::run(args),
         Command::Merge(args) => cmd::merge::run(args),
-        Command::Providers(args) => cmd::providers::run(args),
         Command::Prove(args) => cmd::prove::run(args),
+        Command::Providers(args) => cmd::providers::run(args),
         Command::Repair(args) => cmd::repair::run(args),
         Command::Shrink(args) => cmd::shrink::run(args),
         Command::Verify(args) => cmd::verify::run(args),

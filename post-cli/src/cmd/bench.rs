@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use super::bench_label;
+use super::{bench_label, bench_pow, bench_prove};
 
 /// Measure throughput on this machine.
 #[derive(Debug, clap::Args)]
@@ -17,6 +17,10 @@ pub struct Args {
 enum What {
     /// Labels per second of a label provider.
     Label(bench_label::Args),
+    /// RandomX hashes per second of the k2 proof of work (light or fast mode).
+    Pow(bench_pow::Args),
+    /// GiB/s of the proving scan for a number of nonces and threads.
+    Prove(bench_prove::Args),
 }
 
 /// Runs the subcommand.
@@ -26,5 +30,7 @@ enum What {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.what {
         What::Label(args) => bench_label::run(args),
+        What::Pow(args) => bench_pow::run(args),
+        What::Prove(args) => bench_prove::run(args),
     }
 }

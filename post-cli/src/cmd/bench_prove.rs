@@ -1,0 +1,137 @@
+//! `post bench prove`: how fast the proving scan reads data, in GiB/s, for a number of nonces and
+//! threads.
+//!
+//! 1. The data: a complete data directory (`--dir`, mapped as `post prove` maps it) or `--data-size` GiB
+//!    of random labels generated in memory (as page-cached data would be read).
+//! 2. One pass's keys for `--nonces` nonces and the threshold of mainnet data of 4 units (difficulty
+//!    top byte 0: a tie on one byte in 256, the network's real work).
+//! 3. Sweep the data again and again in a pool of `--threads` threads until `--seconds` have passed
+//!    (stopping inside a sweep), and divide the bytes scanned by the time.
+//! 4. Print a sentence, or `{"nonces": …, "threads": …, "gib_per_second": …}` with `--json`.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use post_core::{proving_difficulty, Challenge, LabelIndex, LabelThreshold, LockMode, NonceGroup, PostData};
+use post_proof::{sweep, AesBackend, CancelToken, Error, LabelRegion, LabelScanner, MappedData, NonceKeys};
+use rayon::prelude::*;
+
+/// Measure the proving scan's throughput.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Scan this (complete) data directory.
+    #[arg(long, conflicts_with = "data_size")]
+    dir: Option<PathBuf>,
+    /// Scan this many GiB of random labels generated in memory (default 1 when no --dir).
+    #[arg(long, value_name = "GiB")]
+    data_size: Option<f64>,
+    /// Nonces per pass, a positive multiple of 16 up to 4096.
+    #[arg(long, default_value_t = 288)]
+    nonces: u32,
+    /// Threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    threads: Option<u32>,
+    /// How long to measure.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// AES kernel: vaes512, aesni or portable (default: the fastest this CPU has).
+    #[arg(long, value_parser = backend)]
+    backend: Option<AesBackend>,
+    /// Print `{"nonces": …, "threads": …, "gib_per_second": …}` instead of a sentence.
+    #[arg(long)]
+    json: bool,
+}
+
+fn backend(text: &str) -> Result<AesBackend, String> {
+    AesBackend::from_name(text).ok_or_else(|| format!("unknown AES backend {text:?}; use vaes512, aesni or portable"))
+}
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// Runs the subcommand.
+///
+/// # Errors
+/// Bad arguments, a directory that cannot be proven from, or a pool that cannot start.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.seconds.is_finite() && args.seconds > 0.0, "--seconds {} is not positive", args.seconds);
+    anyhow::ensure!(
+        args.nonces > 0 && args.nonces.is_multiple_of(16) && args.nonces <= 4096,
+        "--nonces {} is not a positive multiple of 16 up to 4096",
+        args.nonces
+    );
+    let threads =
+        args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, usize::from), |t| t as usize);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("starting the thread pool")?;
+
+    // Step 1.
+    let (_data, mapped, generated);
+    let regions: Vec<LabelRegion<'_>> = match &args.dir {
+        Some(dir) => {
+            _data = PostData::open(dir, LockMode::Shared)?;
+            mapped = MappedData::open(&_data)?;
+            mapped.regions()
+        }
+        None => {
+            let gib = args.data_size.unwrap_or(1.0);
+            anyhow::ensure!(gib.is_finite() && gib > 0.0, "--data-size {gib} is not a positive number of GiB");
+            let bytes = ((gib * GIB) as u64 / 16 * 16).max(16);
+            generated = pool.install(|| random_labels(bytes));
+            vec![LabelRegion::from_bytes(LabelIndex(0), &generated)?]
+        }
+    };
+    let total: u64 = regions.iter().map(LabelRegion::len_bytes).sum();
+
+    // Step 2.
+    let threshold = LabelThreshold::from_difficulty(proving_difficulty(26, 4 << 32)?);
+    let keys = NonceKeys::new(&Challenge([0x5a; 32]), NonceGroup(0), &vec![0; (args.nonces / 16) as usize]);
+    let backend = args.backend.unwrap_or_else(AesBackend::detect);
+    let scanner = LabelScanner::new(backend, &keys, threshold)?;
+
+    // Step 3.
+    let scanned = AtomicU64::new(0);
+    let cancel = CancelToken::new();
+    let clock = Instant::now();
+    let on_chunk = |bytes: u64| {
+        scanned.fetch_add(bytes, Ordering::Relaxed);
+        if clock.elapsed().as_secs_f64() >= args.seconds {
+            cancel.cancel();
+        }
+    };
+    pool.install(|| loop {
+        match sweep(&regions, &scanner, &cancel, &on_chunk, &|_, _| ControlFlow::Continue(())) {
+            Ok(_) if clock.elapsed().as_secs_f64() < args.seconds => continue,
+            Ok(_) | Err(Error::Cancelled) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    })?;
+    let elapsed = clock.elapsed().as_secs_f64();
+    let gib_per_second = scanned.load(Ordering::Relaxed) as f64 / GIB / elapsed;
+
+    // Step 4.
+    if args.json {
+        println!("{{\"nonces\": {}, \"threads\": {threads}, \"gib_per_second\": {gib_per_second:.4}}}", args.nonces);
+    } else {
+        println!(
+            "scan: {gib_per_second:.3} GiB/s with {} nonces on {threads} thread(s), AES {} ({:.2} GiB of data, {:.2} GiB \
+             scanned in {elapsed:.2} s)",
+            args.nonces,
+            backend.name(),
+            total as f64 / GIB,
+            scanned.load(Ordering::Relaxed) as f64 / GIB,
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `bytes` of pseudo-random labels, filled in parallel (BLAKE3 output keyed by the chunk number).
+fn random_labels(bytes: u64) -> Vec<u8> {
+    let mut data = vec![0u8; bytes as usize];
+    data.par_chunks_mut(1 << 20).enumerate().for_each(|(i, chunk)| {
+        blake3::Hasher::new().update(&(i as u64).to_le_bytes()).finalize_xof().fill(chunk);
+    });
+    data
+}
