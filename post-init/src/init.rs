@@ -36,8 +36,9 @@ use crate::resume::{FileSpan, TailCheck};
 use crate::vrf::recorded_best;
 use crate::{available_bytes, CancelToken, Error, Event, ProgressSink, Tuning, VrfSearch};
 
-/// Largest batch used when the labeller prefers more (16 MiB per buffer, three buffers).
-const MAX_BATCH: usize = 1 << 20;
+/// Largest batch used when the labeller prefers more: 2^24 labels, 256 MiB per buffer and three buffers,
+/// enough for a large GPU's preferred batch.
+const MAX_BATCH: usize = 1 << 24;
 
 /// What to initialize.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,9 +228,12 @@ pub fn prepare<'a>(request: &InitRequest, labeller: &'a dyn Labeller) -> Result<
     vrf.offer(best);
 
     let to_write_bytes: u64 = segments.iter().map(|s| (s.labels.end - s.labels.start) * LABEL_SIZE).sum();
+    // Rewritten labels overwrite bytes the files already have.
+    let overwritten: u64 = rewrites.iter().map(|(_, keep, whole)| whole - keep).sum();
+    let needed = to_write_bytes - overwritten;
     let available = available_bytes(dir)?;
-    if to_write_bytes > available {
-        return Err(Error::NotEnoughSpace { dir: dir.to_path_buf(), needed: to_write_bytes, available });
+    if needed > available {
+        return Err(Error::NotEnoughSpace { dir: dir.to_path_buf(), needed, available });
     }
     let selected_bytes = files.clone().map(|i| layout.expected_file_size(i)).sum();
     let summary = InitSummary {
