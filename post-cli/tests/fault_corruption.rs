@@ -4,10 +4,13 @@
 //! halfway. Each case ends in exactly one of:
 //!
 //! ```text
-//! identical   resume rewrote what was missing: the directory equals an uninterrupted run, byte for byte
-//! refused     exit code 2, the file (and label) named, what to do, nothing changed
-//! unnoticed   damage where resume by design does not look (it checks the last labels of each file):
-//!             init changes nothing, and `post verify-data --all` reports the damaged label
+//! identical   resume rewrote what was missing or lost (a wrong end behind a right head is a write that
+//!             never reached the disk): the directory equals an uninterrupted run, byte for byte
+//! refused     exit code 2, the file (and label) named, what to do, nothing changed (a wrong head is
+//!             other data, never overwritten)
+//! unnoticed   damage where resume by design does not look (it checks the last labels of each file,
+//!             and the first ones only when the last are wrong): init changes nothing, and
+//!             `post verify-data --all` reports the damaged label
 //! ```
 //!
 //! Never anything else: no run may succeed over damage it was told about, or change a file it refuses.
@@ -114,16 +117,10 @@ fn data_files_damaged_in_a_complete_directory() {
         &base,
         "flip_last_label",
         |d| flip(&f2(d), 15999),
-        Expect::Refused(&["postdata_2.bin", "label 2999"]),
+        Expect::Identical, // the head is right: a lost write, rewritten
     );
     let tail_start = 16000 - TAIL_CHECK_LABELS * 16;
-    case(
-        tmp.path(),
-        &base,
-        "flip_first_checked_label",
-        |d| flip(&f2(d), tail_start),
-        Expect::Refused(&["postdata_2.bin", "label 2992"]), // 3000 - TAIL_CHECK_LABELS
-    );
+    case(tmp.path(), &base, "flip_first_checked_label", |d| flip(&f2(d), tail_start), Expect::Identical);
     case(
         tmp.path(),
         &base,
@@ -137,7 +134,32 @@ fn data_files_damaged_in_a_complete_directory() {
         &base,
         "power_loss_zeros",
         |d| OpenOptions::new().write(true).open(file(d, 4)).unwrap().write_all_at(&[0; 64], 1536 - 64).unwrap(),
-        Expect::Refused(&["postdata_4.bin", "label 4092"]),
+        Expect::Identical,
+    );
+    case(
+        tmp.path(),
+        &base,
+        "power_loss_half_a_file",
+        |d| OpenOptions::new().write(true).open(f2(d)).unwrap().write_all_at(&[0; 8000], 8000).unwrap(),
+        Expect::Identical,
+    );
+    // Head and tail both wrong: not a lost write but other data; nothing may be overwritten.
+    case(
+        tmp.path(),
+        &base,
+        "flip_first_and_last_label",
+        |d| {
+            flip(&f2(d), 0);
+            flip(&f2(d), 15999);
+        },
+        Expect::Refused(&["postdata_2.bin", "label 2000"]),
+    );
+    case(
+        tmp.path(),
+        &base,
+        "garbage_file",
+        |d| std::fs::write(f2(d), (0..16000u32).map(|i| (i * 7 + 3) as u8).collect::<Vec<_>>()).unwrap(),
+        Expect::Refused(&["postdata_2.bin", "label 2000"]),
     );
     case(
         tmp.path(),
@@ -147,7 +169,7 @@ fn data_files_damaged_in_a_complete_directory() {
             set_len(&f2(d), 8000);
             flip(&f2(d), 7990);
         },
-        Expect::Refused(&["postdata_2.bin", "label 2499"]),
+        Expect::Identical,
     );
     case(
         tmp.path(),
@@ -242,6 +264,27 @@ fn metadata_and_command_line_agree_on_a_layout_the_files_do_not_have() {
     common::assert_refused(&out, &["postdata_0.bin", "16000"], &dir, &before);
 }
 
+/// A lost write at the end of a file and, far before it, a damaged label: resume rewrites the end from
+/// the last right stretch and leaves the older damage as it was (it does not look there), and
+/// `post verify-data` then reports exactly that label.
+#[test]
+fn a_lost_write_behind_older_damage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = common::complete_dir(tmp.path(), "data");
+    let f2 = file(&dir, 2);
+    OpenOptions::new().write(true).open(&f2).unwrap().write_all_at(&[0; 4000], 12000).unwrap();
+    flip(&f2, 100 * 16 + 3);
+    let out = common::output(&mut common::init_cmd(&dir));
+    assert!(out.status.success(), "{}", common::text(&out));
+    let check = common::verify_data(&dir);
+    assert_eq!(check.status.code(), Some(1), "{}", common::text(&check));
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(report.contains("labels 2100..2101 (1 label(s))"), "{report}");
+    let mut want = common::reference().0["postdata_2.bin"].clone();
+    want[100 * 16 + 3] ^= 0x10;
+    assert!(std::fs::read(&f2).unwrap() == want, "the end of postdata_2.bin was not rewritten exactly");
+}
+
 /// A directory stopped halfway with Ctrl-C (files 0 and 1 whole, file 2 partial, the rest missing).
 fn stopped_halfway(tmp: &Path) -> PathBuf {
     for attempt in 0..5 {
@@ -257,7 +300,7 @@ fn stopped_halfway(tmp: &Path) -> PathBuf {
         }
         let out = common::wait_at_most(child, Duration::from_secs(30));
         let len = std::fs::metadata(file(&dir, 2)).map(|m| m.len()).unwrap_or(0);
-        if out.status.code() == Some(130) && len >= 16 * TAIL_CHECK_LABELS && len < 16000 && !file(&dir, 3).exists() {
+        if out.status.code() == Some(130) && (16 * TAIL_CHECK_LABELS..16000).contains(&len) && !file(&dir, 3).exists() {
             return dir;
         }
     }
@@ -274,21 +317,19 @@ fn damage_in_a_directory_stopped_halfway() {
     case(tmp.path(), &base, "torn", |d| set_len(&file(d, 2), whole - 9), Expect::Identical);
     case(tmp.path(), &base, "partial_deleted", |d| std::fs::remove_file(file(d, 2)).unwrap(), Expect::Identical);
     case(tmp.path(), &base, "whole_deleted", |d| std::fs::remove_file(file(d, 0)).unwrap(), Expect::Identical);
+    case(tmp.path(), &base, "flip_resume_point", |d| flip(&file(d, 2), whole - 1), Expect::Identical);
     case(
         tmp.path(),
         &base,
-        "flip_resume_point",
-        |d| flip(&file(d, 2), whole - 1),
-        Expect::Refused(&["postdata_2.bin"]),
+        "flip_head_and_resume_point",
+        |d| {
+            flip(&file(d, 2), 5);
+            flip(&file(d, 2), whole - 1);
+        },
+        Expect::Refused(&["postdata_2.bin", "label 2000"]),
     );
     // Sixteen bytes that are not the next label, appended where resume would continue.
-    case(
-        tmp.path(),
-        &base,
-        "garbage_appended",
-        |d| set_len(&file(d, 2), whole + 16),
-        Expect::Refused(&["postdata_2.bin"]),
-    );
+    case(tmp.path(), &base, "garbage_appended", |d| set_len(&file(d, 2), whole + 16), Expect::Identical);
     case(
         tmp.path(),
         &base,
