@@ -1,4 +1,23 @@
-//! Initialization of PoST data: write, resume, split, merge, grow, verify and repair.
+//! Initialization of PoST data: write, resume, split, merge, grow, verify and repair — without ever
+//! losing data.
+//!
+//! Every operation works on a data directory as the reference tools lay it out (`postdata_<i>.bin` +
+//! `postdata_metadata.json`, spec §4), takes its lock through `post_core` (exclusive to write, shared to
+//! read), computes labels with any [`post_oracle::Labeller`], checks a [`CancelToken`] between batches
+//! and reports to a [`ProgressSink`]; none prints.
+//!
+//! * [`prepare`] + [`PreparedInit::run`]: initialize, resume (verifying the labels it continues from),
+//!   grow, or write a range of files (split work); the VRF nonce is chained across batches, files, runs
+//!   and pieces and searched beyond the data when needed.
+//! * [`merge`]: combine pieces into one directory (checked first; renamed, or copied, verified and then
+//!   removed across filesystems).
+//! * [`prepare_shrink`] + [`PreparedShrink::apply`]: the only way to drop data, with a plan to confirm.
+//! * [`verify_data`] and [`repair`]: report every bad range; rewrite exactly the bad labels.
+//! * [`inspect`]: the state of a directory without taking its lock.
+//!
+//! What is never done implicitly: deleting or truncating a file, except cutting a torn last label (a
+//! length that is not a multiple of 16, which only an interrupted write of ours leaves); a wrong tail
+//! after a right head is a lost write and is overwritten with the right labels, never cut.
 
 mod cancel;
 mod disk_space;
