@@ -1,8 +1,4 @@
 //! AVX-512F backend: 16 lanes per 512-bit register, native 32-bit rotates (`vprold`).
-//!
-//! The AVX-512 intrinsics are stable since Rust 1.89, above the workspace's declared minimum (1.85),
-//! so clippy's MSRV check is silenced here; the toolchain the project builds with is 1.95.
-#![allow(clippy::incompatible_msrv)]
 
 use core::arch::x86_64::{
     __m512i, _mm512_add_epi32, _mm512_loadu_si512, _mm512_rol_epi32, _mm512_shuffle_i32x4, _mm512_storeu_si512,

@@ -81,6 +81,6 @@ pub(crate) unsafe fn block_mix<V: Lanes>(input: &[Block<V>], output: &mut [Block
     for (i, b) in input.iter().enumerate() {
         // SAFETY: the caller guarantees the backend's instructions are available.
         unsafe { xor_chacha8(&mut x, b) };
-        output[if i % 2 == 0 { i / 2 } else { half + i / 2 }] = x;
+        output[if i.is_multiple_of(2) { i / 2 } else { half + i / 2 }] = x;
     }
 }
