@@ -4,7 +4,7 @@
 //! To hold a lock as long as a check needs, a real `post` process is started and, once `post info` shows
 //! it holding the directory, frozen with SIGSTOP; the other processes run against it, then SIGCONT lets
 //! it finish normally. `init_locking.rs` (the init tests) refuses a second `post init` and a
-//! `post verify-data` while `post init` runs; this file covers readers together, every writer against a
+//! `post verify-data` while `post init` runs; this file covers readers (`post verify-data`, `post prove`) together, every writer against a
 //! reader, readers and writers against a `post repair`, and two `post init` started at the same instant.
 
 #![allow(clippy::unwrap_used)]
@@ -77,6 +77,25 @@ fn readers_share_a_directory() {
     assert!(second.status.success(), "a second reader was refused: {}", common::text(&second));
     let sampled = common::run(&args("verify-data", &dir, &["--fraction", "50", "--seed", "1"]));
     assert!(sampled.status.success(), "a third reader was refused: {}", common::text(&sampled));
+    let (challenge, pow) = ("cd".repeat(32), "ff".repeat(32));
+    let d = dir.to_str().unwrap();
+    let proof = common::run(&[
+        "prove",
+        "--dir",
+        d,
+        "--challenge",
+        &challenge,
+        "--preset",
+        "dev",
+        "--randomx",
+        "light",
+        "--threads",
+        "1",
+        "--pow-difficulty",
+        &pow,
+    ]);
+    assert!(proof.status.success(), "post prove was refused beside a reader: {}", common::text(&proof));
+    assert!(String::from_utf8_lossy(&proof.stdout).contains("\"indices\""), "{}", common::text(&proof));
 
     let first = thaw(first);
     assert!(first.status.success(), "{}", common::text(&first));

@@ -1,5 +1,6 @@
 //! A read-only data directory: writers (`post init`, `post repair`) stop with a clear error and change
-//! nothing; readers (`post info`, `post verify-data`) work, with or without a lock file to open.
+//! nothing; readers (`post info`, `post verify-data`, `post prove`) work, with or without a lock file to
+//! open.
 //!
 //! The tests run as root, which ignores permission bits, so the directory is made read-only for real:
 //! each `post` process starts in a private mount namespace where the directory is bind-mounted onto itself
@@ -153,6 +154,28 @@ fn readers_work_on_a_read_only_directory() {
         let verify =
             run_read_only(&dir, &["verify-data", "--dir", d, "--all", "--scrypt-n", "256", "--provider", "reference"]);
         assert!(verify.status.success(), "lock file {with_lock_file}: {}", common::text(&verify));
+        if !with_lock_file {
+            let (challenge, pow) = ("cd".repeat(32), "ff".repeat(32));
+            let proof = run_read_only(
+                &dir,
+                &[
+                    "prove",
+                    "--dir",
+                    d,
+                    "--challenge",
+                    &challenge,
+                    "--preset",
+                    "dev",
+                    "--randomx",
+                    "light",
+                    "--threads",
+                    "1",
+                    "--pow-difficulty",
+                    &pow,
+                ],
+            );
+            assert!(proof.status.success(), "post prove on read-only data: {}", common::text(&proof));
+        }
         // A complete directory needs no writing: init may say so, or refuse, but changes nothing.
         let init = init_read_only(&dir);
         assert!(matches!(init.status.code(), Some(0 | 2)), "{}", common::text(&init));
