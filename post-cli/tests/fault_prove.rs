@@ -58,6 +58,9 @@ fn verify(proof: &Path, dir: &Path) -> Output {
     ])
 }
 
+/// A way to damage a data directory.
+type Damage = fn(&Path);
+
 fn file(dir: &Path, i: u32) -> PathBuf {
     dir.join(format!("postdata_{i}.bin"))
 }
@@ -72,7 +75,7 @@ fn set_len(path: &Path, len: u64) {
 fn damaged_data_is_refused_before_any_work() {
     let tmp = tempfile::tempdir().unwrap();
     let base = common::complete_dir(tmp.path(), "base");
-    let cases: [(&str, fn(&Path), &str); 5] = [
+    let cases: [(&str, Damage, &str); 5] = [
         ("missing", |d| std::fs::remove_file(file(d, 2)).unwrap(), "postdata_2.bin"),
         ("short", |d| set_len(&file(d, 2), 8000), "postdata_2.bin"),
         ("torn", |d| set_len(&file(d, 4), 1535), "postdata_4.bin"),
@@ -106,7 +109,7 @@ fn damaged_data_is_refused_before_any_work() {
 #[test]
 fn a_file_deleted_or_cut_during_the_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let damages: [(&str, fn(&Path)); 2] =
+    let damages: [(&str, Damage); 2] =
         [("deleted", |d| std::fs::remove_file(file(d, 2)).unwrap()), ("cut", |d| set_len(&file(d, 2), 0))];
     for (name, damage) in damages {
         let dir = common::complete_dir(tmp.path(), name);
