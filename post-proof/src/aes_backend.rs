@@ -6,6 +6,7 @@
 //! | backend | instructions | blocks per instruction |
 //! | --- | --- | --- |
 //! | `vaes512` | VAES on AVX-512 (`vaesenc zmm`), AVX-512BW byte compares into mask registers | 4 |
+//! | `vaes256` | VAES on AVX2 (`vaesenc ymm`), AVX2 byte compares | 2 |
 //! | `aesni` | AES-NI (`aesenc xmm`), SSE2 byte compares | 1 |
 //! | `portable` | the `aes` crate (its own runtime detection, or a constant-time software path) | — |
 //!
@@ -18,13 +19,16 @@ pub enum AesBackend {
     Portable,
     /// AES-NI on 128-bit registers, 8 labels in flight.
     AesNi,
+    /// VAES on 256-bit registers (2 labels per register), 16 labels in flight, AVX2 compares.
+    Vaes256,
     /// VAES on 512-bit registers (4 labels per register), 32 labels in flight, AVX-512BW compares.
     Vaes512,
 }
 
 impl AesBackend {
     /// Every backend, in order of preference (best last).
-    pub const ALL: [AesBackend; 3] = [AesBackend::Portable, AesBackend::AesNi, AesBackend::Vaes512];
+    pub const ALL: [AesBackend; 4] =
+        [AesBackend::Portable, AesBackend::AesNi, AesBackend::Vaes256, AesBackend::Vaes512];
 
     /// The fastest backend this CPU supports.
     pub fn detect() -> Self {
@@ -43,6 +47,12 @@ impl AesBackend {
             #[cfg(target_arch = "x86_64")]
             AesBackend::AesNi => std::arch::is_x86_feature_detected!("aes"),
             #[cfg(target_arch = "x86_64")]
+            AesBackend::Vaes256 => {
+                std::arch::is_x86_feature_detected!("aes")
+                    && std::arch::is_x86_feature_detected!("vaes")
+                    && std::arch::is_x86_feature_detected!("avx2")
+            }
+            #[cfg(target_arch = "x86_64")]
             AesBackend::Vaes512 => {
                 std::arch::is_x86_feature_detected!("aes")
                     && std::arch::is_x86_feature_detected!("vaes")
@@ -50,7 +60,7 @@ impl AesBackend {
                     && std::arch::is_x86_feature_detected!("avx512bw")
             }
             #[cfg(not(target_arch = "x86_64"))]
-            AesBackend::AesNi | AesBackend::Vaes512 => false,
+            AesBackend::AesNi | AesBackend::Vaes256 | AesBackend::Vaes512 => false,
         }
     }
 
@@ -59,6 +69,7 @@ impl AesBackend {
         match self {
             AesBackend::Portable => "portable",
             AesBackend::AesNi => "aesni",
+            AesBackend::Vaes256 => "vaes256",
             AesBackend::Vaes512 => "vaes512",
         }
     }

@@ -2,19 +2,20 @@
 //! slice of labels, for every nonce of a pass at once.
 //!
 //! ```text
-//! for each block of labels (32 for vaes512, 8 for aesni, 64 for portable):
+//! for each block of labels (32 for vaes512, 16 for vaes256, 8 for aesni, 64 for portable):
 //!   1. for each nonce group g of the pass:
 //!        E = AES128(key_group(g), label) for every label of the block
 //!        lt = bytes of E below difficulty.msb       (good outright)
 //!        eq = bytes of E equal to difficulty.msb    (ties, about 1 byte in 256)
-//!        for each tie: good iff lazy value < difficulty.lsb   (one more AES, per nonce key)
 //!        byte j of label i's E is the pair (nonce 16·g + j, index i)
-//!   2. sort the block's good pairs by (index, nonce) and push them to the sink
+//!   2. lt pairs are good; each tie is good iff its lazy value < difficulty.lsb (one more AES)
+//!   3. every few blocks: sort the good pairs by (index, nonce) and push them to the sink
 //! ```
 //!
 //! The vector kernels compare all 16 bytes of a block (64 in a `zmm` register) against the broadcast
-//! threshold byte at once and branch only when a mask is non-zero; they are in `scan/aesni.rs` and
-//! `scan/vaes.rs`. Their AES rounds are written with intrinsics by hand because the `aes` crate has no
+//! threshold byte at once and record the masks without branching; they are in `scan/aesni.rs`,
+//! `scan/vaes256.rs` and `scan/vaes.rs`, with the shared slow path (step 2, ties eight at a time) in
+//! `scan/ties.rs`. Their AES rounds are written with intrinsics by hand because the `aes` crate has no
 //! VAES path and no way to compare the ciphertext while it is still in registers.
 //!
 //! Order: within one call, pairs reach the sink sorted by label index, then nonce. A nonce's good
@@ -29,6 +30,8 @@ mod aesni;
 mod ties;
 #[cfg(target_arch = "x86_64")]
 mod vaes;
+#[cfg(target_arch = "x86_64")]
+mod vaes256;
 
 use std::ops::ControlFlow;
 
@@ -63,6 +66,8 @@ enum Kernel {
     #[cfg(target_arch = "x86_64")]
     AesNi(aesni::Keys),
     #[cfg(target_arch = "x86_64")]
+    Vaes256(vaes256::Keys),
+    #[cfg(target_arch = "x86_64")]
     Vaes512(vaes::Keys),
 }
 
@@ -90,9 +95,13 @@ impl LabelScanner {
             #[cfg(target_arch = "x86_64")]
             AesBackend::AesNi => Kernel::AesNi(unsafe { aesni::Keys::new(keys) }),
             #[cfg(target_arch = "x86_64")]
+            AesBackend::Vaes256 => Kernel::Vaes256(unsafe { vaes256::Keys::new(keys) }),
+            #[cfg(target_arch = "x86_64")]
             AesBackend::Vaes512 => Kernel::Vaes512(unsafe { vaes::Keys::new(keys) }),
             #[cfg(not(target_arch = "x86_64"))]
-            AesBackend::AesNi | AesBackend::Vaes512 => unreachable!("not available off x86_64"),
+            AesBackend::AesNi | AesBackend::Vaes256 | AesBackend::Vaes512 => {
+                return Err(Error::InvalidParam { name: "AES backend", reason: "x86_64 only".into() })
+            }
         };
         Ok(Self { backend, params, kernel })
     }
@@ -116,6 +125,8 @@ impl LabelScanner {
             // SAFETY (both): the kernel exists only if `new` found its CPU features.
             #[cfg(target_arch = "x86_64")]
             Kernel::AesNi(keys) => unsafe { aesni::scan(keys, p, labels, first.0, &mut hits, sink) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Vaes256(keys) => unsafe { vaes256::scan(keys, p, labels, first.0, &mut hits, sink) },
             #[cfg(target_arch = "x86_64")]
             Kernel::Vaes512(keys) => unsafe { vaes::scan(keys, p, labels, first.0, &mut hits, sink) },
         }
@@ -197,7 +208,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
+        #![proptest_config(ProptestConfig::with_cases(128))]
 
         /// Every backend finds exactly the pairs of the per-label specification, in (index, nonce)
         /// order, for any labels, keys, pass and threshold, including tails that fill no block.

@@ -6,8 +6,8 @@
 //! `aeskeygenassist` (the `aes` crate does not expose its round keys) and the label load.
 
 use std::arch::x86_64::{
-    __m128i, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_aeskeygenassist_si128, _mm_andnot_si128, _mm_cmpeq_epi8,
-    _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8, _mm_shuffle_epi32, _mm_slli_si128, _mm_xor_si128,
+    __m128i, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_aeskeygenassist_si128, _mm_cmpeq_epi8, _mm_loadu_si128,
+    _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8, _mm_shuffle_epi32, _mm_slli_si128, _mm_xor_si128,
 };
 use std::ops::ControlFlow;
 
@@ -118,6 +118,8 @@ pub(super) fn scan(
 #[inline]
 fn block8(keys: &Keys, p: &Params, block: &[[u8; 16]; BLOCK], valid: usize, cands: &mut Candidates) {
     let data = block.map(|l| load(&l));
+    // x < msb ⇔ min(x, msb − 1) = x for msb > 0; nothing is below 0. SSE2 has no unsigned byte compare.
+    let below = _mm_set1_epi8(p.msb.wrapping_sub(1) as i8);
     let msb = _mm_set1_epi8(p.msb as i8);
     for (g, rk) in keys.groups.iter().enumerate() {
         let mut x = data;
@@ -134,12 +136,13 @@ fn block8(keys: &Keys, p: &Params, block: &[[u8; 16]; BLOCK], valid: usize, cand
         }
         let mut registers = 0;
         for (l, v) in x.iter().enumerate() {
-            // x ≤ msb ⇔ min(x, msb) = x, unsigned; SSE2 has no unsigned byte less-than.
-            let eq = _mm_cmpeq_epi8(*v, msb);
-            let le = _mm_cmpeq_epi8(_mm_min_epu8(*v, msb), *v);
             let valid = if l < valid { u64::MAX } else { 0 };
-            let lt = _mm_movemask_epi8(_mm_andnot_si128(eq, le)) as u16 as u64 & valid;
-            let eq = if p.ties { _mm_movemask_epi8(eq) as u16 as u64 & valid } else { 0 };
+            let lt = if p.msb > 0 {
+                u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(*v, below), *v)) as u16) & valid
+            } else {
+                0
+            };
+            let eq = if p.ties { u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(*v, msb)) as u16) & valid } else { 0 };
             registers |= cands.record(g, l, lt, lt | eq);
         }
         cands.mark(g, registers);
