@@ -5,7 +5,9 @@
 //! file's size is no error at all.
 //!
 //! The full disk is `RLIMIT_FSIZE` (no file may grow past the limit; writes beyond it fail with EFBIG
-//! because SIGXFSZ is ignored). `init_disk_full.rs` (the init tests) fills the disk once inside the first
+//! because SIGXFSZ is ignored). The last test uses a real full file system instead (a small tmpfs in a
+//! private mount namespace, filled up): there the commands that need no new space — `post repair`
+//! rewrites labels in place, `post shrink` frees space — must still work. `init_disk_full.rs` (the init tests) fills the disk once inside the first
 //! data file; this file sweeps the limit across every kind of file the run writes.
 
 #![allow(clippy::unwrap_used)]
@@ -13,6 +15,8 @@
 #[path = "fault_support/common.rs"]
 mod common;
 
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 
@@ -126,4 +130,77 @@ fn full_one_byte_short_of_a_file() {
 #[test]
 fn a_limit_at_the_largest_file_is_no_error() {
     full_disk_then_resume(common::FILE_SIZES[0]);
+}
+
+/// Runs `script` under `sh` with a 128 KiB tmpfs mounted at `<tmp>/full`, in a mount namespace of its
+/// own (so nothing outlives the process); `Err` when such a mount is not allowed here.
+fn in_small_tmpfs(tmp: &Path, script: &str) -> Result<std::process::Output, std::io::Error> {
+    let full = tmp.join("full");
+    std::fs::create_dir_all(&full)?;
+    let target = CString::new(full.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", script, "sh"]).arg(tmp).arg(env!("CARGO_BIN_EXE_post"));
+    // SAFETY: between fork and exec only raw system calls (unshare, mount) are made, on C strings
+    // allocated before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            let none = std::ptr::null();
+            let fail = || Err(std::io::Error::last_os_error());
+            if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                return fail();
+            }
+            if libc::mount(none, c"/".as_ptr(), none, libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()) != 0 {
+                return fail();
+            }
+            let size = c"size=128k";
+            if libc::mount(c"tmpfs".as_ptr(), target.as_ptr(), c"tmpfs".as_ptr(), 0, size.as_ptr().cast()) != 0 {
+                return fail();
+            }
+            Ok(())
+        });
+    }
+    cmd.output()
+}
+
+/// On a file system with not one free block, `post repair` fixes a damaged label in place and
+/// `post shrink` gives space back: neither needs room for anything new.
+#[test]
+fn repair_and_shrink_work_on_a_full_file_system() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = common::complete_dir(tmp.path(), "data");
+    let path = data.join("postdata_1.bin");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[100] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+    // $1: the test's directory, $2: post. Results go back to $1 (outside the tmpfs).
+    let script = r#"
+        set -u
+        mkdir "$1/full/data" && cp "$1"/data/* "$1/full/data/" || exit 90
+        dd if=/dev/zero of="$1/full/filler" bs=1024 2>/dev/null
+        df -k "$1/full" | tail -n 1 > "$1/df.txt"
+        "$2" repair --dir "$1/full/data" --scrypt-n 256 --provider reference > "$1/repair.txt" 2>&1
+        echo $? > "$1/repair.rc"
+        "$2" shrink --dir "$1/full/data" --units 1 --yes --scrypt-n 256 --provider reference > "$1/shrink.txt" 2>&1
+        echo $? > "$1/shrink.rc"
+        mkdir "$1/after" && cp "$1"/full/data/* "$1/after/"
+    "#;
+    let out = match in_small_tmpfs(tmp.path(), script) {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("skipped: cannot mount a small tmpfs in a private mount namespace here: {e}");
+            return;
+        }
+    };
+    assert!(out.status.success(), "the script failed: {}", common::text(&out));
+    let read = |name: &str| std::fs::read_to_string(tmp.path().join(name)).unwrap_or_default();
+    assert!(read("df.txt").contains(" 0 100%"), "the file system is not full: {}", read("df.txt"));
+    assert_eq!(read("repair.rc").trim(), "0", "post repair on a full disk: {}", read("repair.txt"));
+    assert_eq!(read("shrink.rc").trim(), "0", "post shrink on a full disk: {}", read("shrink.txt"));
+    let after = tmp.path().join("after");
+    let info = common::info(&after);
+    assert_eq!((info["num_units"].as_u64(), info["complete"].as_bool()), (Some(1), Some(true)), "{info}");
+    let check = common::verify_data(&after);
+    assert!(check.status.success(), "{}", common::text(&check));
+    let reference = &common::reference().0;
+    assert_eq!(std::fs::read(after.join("postdata_1.bin")).unwrap(), reference["postdata_1.bin"]);
 }
