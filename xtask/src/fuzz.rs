@@ -146,9 +146,9 @@ fn run_one(bin_dir: &Path, target: &str, args: &[String]) -> anyhow::Result<RunR
     let log = String::from_utf8_lossy(&out.stderr);
     let stat = |name: &str| -> u64 {
         log.lines()
+            .rev()
             .filter_map(|l| l.strip_prefix(name))
-            .filter_map(|v| v.trim_start_matches(':').trim().parse().ok())
-            .last()
+            .find_map(|v| v.trim_start_matches(':').trim().parse().ok())
             .unwrap_or(0)
     };
     let crashed = !out.status.success();
