@@ -113,19 +113,30 @@ pub fn info(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Every file of a directory except the lock file, by name.
+/// Every file of a directory except the lock file, by name. A file that disappears while the directory
+/// is read (a temporary file renamed by a running `post`) is left out.
 pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let Ok(entries) = std::fs::read_dir(dir) else { return BTreeMap::new() };
     entries
         .map(|e| e.unwrap())
         .filter(|e| e.file_name() != ".post.lock")
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .filter_map(|e| match std::fs::read(e.path()) {
+            Ok(bytes) => Some((e.file_name().to_string_lossy().into_owned(), bytes)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(err) => panic!("reading {}: {err}", e.path().display()),
+        })
         .collect()
 }
 
-/// Bytes of the `postdata_*.bin` files in `dir`.
+/// Bytes of the `postdata_*.bin` files in `dir` (polled while `post init` writes them).
 pub fn data_bytes(dir: &Path) -> u64 {
-    snapshot(dir).iter().filter(|(name, _)| name.ends_with(".bin")).map(|(_, b)| b.len() as u64).sum()
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".bin"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 /// The directory an uninterrupted `post init` of the fault data set leaves, made once per test binary,
