@@ -14,8 +14,15 @@
 //!   4. reduce the groups' VRF candidates: the smallest label, ties to the lower index
 //! ```
 //!
-//! Memory per worker thread: one ROMix table of `LANES · 128 · r · N` bytes (16 MiB for AVX-512 at
-//! N = 8192), kept in a pool for the labeller's lifetime so that batches do not page-fault.
+//! A lane group is `Backend::lanes()` labels: two interleaved groups of one vector's width (32 for
+//! AVX-512), see `romix.rs`. Memory per worker thread: one ROMix table of `lanes · 128 · r · N` bytes
+//! (32 MiB for AVX-512 at N = 8192) on transparent huge pages where the kernel offers them, kept in a
+//! pool for the labeller's lifetime so that batches do not page-fault.
+//!
+//! Speed (N = 8192, one thread): the ChaCha arithmetic alone would allow about 7,000 labels/s per
+//! AVX-512 core at 3.5 GHz; the transposes in and out of the table add about a fifth to each step,
+//! and the random reads cost what prefetching does not hide. The PBKDF2 steps (nine Keccak-f
+//! permutations per label, one label at a time with the `sha3` crate) are under 2% of the time.
 
 mod avx2;
 mod avx512;

@@ -21,7 +21,7 @@ pub(crate) trait Engine {
 /// An instruction set the fast labeller can run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
-    /// Plain arrays the compiler vectorises for the build target (2 × 8 lanes); runs everywhere.
+    /// Plain arrays the compiler may vectorise for the build target (2 × 4 lanes); runs everywhere.
     Portable,
     /// x86-64 SSE2 (2 × 4 lanes).
     Sse2,
@@ -74,9 +74,9 @@ impl Backend {
     pub fn lanes(self) -> usize {
         match self {
             Backend::Portable => <super::portable::Portable as Engine>::LANES,
-            Backend::Sse2 => 8,
-            Backend::Avx2 => 16,
-            Backend::Avx512 => 32,
+            Backend::Sse2 => 4 * super::romix::GROUPS,
+            Backend::Avx2 => 8 * super::romix::GROUPS,
+            Backend::Avx512 => 16 * super::romix::GROUPS,
         }
     }
 }

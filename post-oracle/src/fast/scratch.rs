@@ -1,8 +1,9 @@
 //! Scratch memory of the fast labeller: one ROMix table per worker, reused across lane groups and
 //! calls, so that labelling allocates (and page-faults) nothing in its steady state.
 //!
-//! Memory: a worker's table is `lanes · 128 · r · N` bytes (16 MiB for AVX-512 at N = 8192, 8 MiB for
-//! AVX2), plus a few KiB of per-lane buffers. The pool holds at most one scratch per worker that
+//! Memory: a worker's table is `lanes · 128 · r · N` bytes, lanes counting both interleaved groups
+//! (32 MiB for AVX-512's 2 × 16 lanes at N = 8192, 16 MiB for AVX2, 8 MiB for SSE2), plus a few KiB
+//! of per-lane buffers. The pool holds at most one scratch per worker that
 //! ever ran at the same time, and frees them when the labeller is dropped.
 
 use std::sync::{Mutex, PoisonError};
