@@ -147,7 +147,7 @@ impl RandomXPow {
                     .map_err(|e| Error::PowBackend { message: format!("RandomX VM: {e}") })?;
                 // The bindings do not check the C library's result; a VM that failed to allocate would
                 // crash the first hash. Its handle only shows through `Debug`.
-                if format!("{vm:?}").contains("vm: 0x0,") {
+                if vm_is_null(&vm) {
                     return Err(Error::PowBackend {
                         message: format!("RandomX could not create a VM with flags {:?}", self.flags),
                     });
@@ -167,6 +167,12 @@ impl RandomXPow {
     }
 }
 
+/// Whether the bindings hold a null VM handle, read from their `Debug` output (`vm: 0x0,`); a test
+/// below keeps this in step with the bindings' format.
+fn vm_is_null(vm: &RandomXVM) -> bool {
+    format!("{vm:?}").contains("vm: 0x0,")
+}
+
 impl PowProver for RandomXPow {
     fn name(&self) -> String {
         format!("randomx-{}", self.mode.name())
@@ -180,5 +186,22 @@ impl PowProver for RandomXPow {
 impl PowVerifier for RandomXPow {
     fn verify(&self, pow: u64, job: &PowJob<'_>) -> Result<(), Error> {
         job.check(pow, |input| self.hash(input))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vm_handles_show_in_debug_output() {
+        let rx = RandomXPow::new(RandomXMode::Light).unwrap();
+        let vm = rx.checkout().unwrap();
+        let text = format!("{:?}", vm.vm.as_ref().unwrap().0);
+        assert!(text.contains("vm: 0x"), "{text}");
+        assert!(!vm_is_null(&vm.vm.as_ref().unwrap().0));
+        assert_eq!(rx.mode(), RandomXMode::Light);
+        assert_eq!(rx.name(), "randomx-light");
     }
 }
