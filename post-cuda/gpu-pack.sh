@@ -17,6 +17,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-target-gpu/bin}
 cd "$root"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target-gpu/build}
+# RandomX (inside `post`) builds with CMake; use the one `cargo xtask` provisions when none is on PATH.
+if ! command -v cmake >/dev/null && [ -z "${CMAKE:-}" ] && [ -x target/tools/cmake/cmake/data/bin/cmake ]; then
+    export CMAKE=$root/target/tools/cmake/cmake/data/bin/cmake
+fi
 mkdir -p "$out"
 
 # Prints the executables cargo built, as "name path" lines (from its JSON messages).
