@@ -11,7 +11,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use post_core::{Commitment, LabelIndex, ScryptParams};
 use post_oracle::{Backend, FastLabeller, Labeller, ReferenceLabeller};
+use rayon::prelude::*;
 
 /// The provider names this build knows, for messages.
 fn known() -> String {
@@ -36,27 +38,103 @@ fn cuda(spec: &str) -> anyhow::Result<Box<dyn Labeller>> {
     Ok(Box::new(labeller))
 }
 
+/// The fast labeller a `cpu` or `cpu:<backend>` spec names, or `None` for any other spec.
+fn fast(spec: &str) -> Option<anyhow::Result<FastLabeller>> {
+    match spec.split_once(':') {
+        None if spec == "cpu" => Some(Ok(FastLabeller::new())),
+        Some(("cpu", name)) => {
+            Some(name.parse::<Backend>().with_context(|| format!("--provider {spec}")).and_then(|backend| {
+                FastLabeller::with_backend(backend).with_context(|| {
+                    let available: Vec<&str> = Backend::available().iter().map(|b| b.name()).collect();
+                    format!("--provider {spec} (this CPU runs: {})", available.join(", "))
+                })
+            }))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `spec` names CUDA devices.
+fn is_cuda(spec: &str) -> bool {
+    spec == "cuda" || spec.starts_with("cuda:") || spec.starts_with("cuda@")
+}
+
 /// The labeller named by `spec`.
 ///
 /// # Errors
 /// When the name is unknown, or names a CPU backend this machine cannot run.
 pub fn labeller(spec: &str) -> anyhow::Result<Box<dyn Labeller>> {
-    if spec == "cuda" || spec.starts_with("cuda:") || spec.starts_with("cuda@") {
+    if is_cuda(spec) {
         return cuda(spec);
     }
-    match spec.split_once(':') {
-        None if spec == "cpu" => Ok(Box::new(FastLabeller::new())),
-        None if spec == "reference" => Ok(Box::new(ReferenceLabeller)),
-        Some(("cpu", name)) => {
-            let backend: Backend = name.parse().with_context(|| format!("--provider {spec}"))?;
-            let labeller = FastLabeller::with_backend(backend).with_context(|| {
-                let available: Vec<&str> = Backend::available().iter().map(|b| b.name()).collect();
-                format!("--provider {spec} (this CPU runs: {})", available.join(", "))
-            })?;
-            Ok(Box::new(labeller))
-        }
-        _ => anyhow::bail!("unknown provider {spec:?}; known providers: {}", known()),
+    if spec == "reference" {
+        return Ok(Box::new(ReferenceLabeller));
     }
+    match fast(spec) {
+        Some(fast) => Ok(Box::new(fast?)),
+        None => anyhow::bail!("unknown provider {spec:?}; known providers: {}", known()),
+    }
+}
+
+/// Computes full 32-byte labels, as `post label` prints them. The [`Labeller`] trait returns the
+/// stored 16 bytes only; the CPU labellers can give all 32.
+#[derive(Debug)]
+pub enum FullLabeller {
+    /// The fast multi-lane labeller.
+    Fast(FastLabeller),
+    /// The reference label function, one label per rayon task.
+    Reference,
+}
+
+impl FullLabeller {
+    /// The labeller's name, as [`Labeller::name`] gives it.
+    pub fn name(&self) -> String {
+        match self {
+            FullLabeller::Fast(fast) => fast.name(),
+            FullLabeller::Reference => ReferenceLabeller.name(),
+        }
+    }
+
+    /// Fills `out` with the full labels from index `start` on, in the current rayon pool.
+    ///
+    /// # Errors
+    /// When the range runs past 2^64 − 1 or the labeller fails.
+    pub fn label_full(
+        &self,
+        commitment: &Commitment,
+        params: ScryptParams,
+        start: LabelIndex,
+        out: &mut [[u8; 32]],
+    ) -> anyhow::Result<()> {
+        match self {
+            FullLabeller::Fast(fast) => fast.label_full(commitment, params, start, out)?,
+            FullLabeller::Reference => out.par_iter_mut().enumerate().try_for_each(|(i, slot)| {
+                let index = start.0.checked_add(i as u64).context("label index past 2^64 - 1")?;
+                *slot = post_oracle::label_full(commitment, params, LabelIndex(index))?;
+                anyhow::Ok(())
+            })?,
+        }
+        Ok(())
+    }
+}
+
+/// The full-label computer named by `spec`: `cpu`, `cpu:<backend>` or `reference`.
+///
+/// # Errors
+/// When the name is unknown, names a CPU backend this machine cannot run, or names a GPU.
+pub fn full_labeller(spec: &str) -> anyhow::Result<FullLabeller> {
+    if spec == "reference" {
+        return Ok(FullLabeller::Reference);
+    }
+    if let Some(fast) = fast(spec) {
+        return Ok(FullLabeller::Fast(fast?));
+    }
+    if is_cuda(spec) {
+        anyhow::bail!(
+            "--provider {spec}: full 32-byte labels come from the CPU providers only (cpu, cpu:<backend>, reference)"
+        );
+    }
+    anyhow::bail!("unknown provider {spec:?}; full labels come from: cpu, cpu:<backend>, reference")
 }
 
 #[cfg(test)]
@@ -83,6 +161,25 @@ mod tests {
             let err = labeller(&format!("cpu:{backend}")).err().map(|e| format!("{e:#}")).unwrap_or_default();
             assert!(err.contains("this CPU runs"), "{backend}: {err}");
         }
+    }
+
+    #[test]
+    fn full_labels_agree_between_providers() -> anyhow::Result<()> {
+        let commitment = Commitment([9; 32]);
+        let params = ScryptParams::with_n(16)?;
+        let start = LabelIndex(u64::MAX - 39);
+        let mut expected = [[0u8; 32]; 40];
+        full_labeller("reference")?.label_full(&commitment, params, start, &mut expected)?;
+        assert_eq!(expected[39], post_oracle::label_full(&commitment, params, LabelIndex(u64::MAX))?);
+        for spec in ["cpu".to_string()].into_iter().chain(Backend::available().iter().map(|b| format!("cpu:{b}"))) {
+            let mut got = [[0u8; 32]; 40];
+            full_labeller(&spec)?.label_full(&commitment, params, start, &mut got)?;
+            assert_eq!(got, expected, "{spec}");
+        }
+        for spec in ["cuda", "cuda:0", "gpu"] {
+            assert!(full_labeller(spec).is_err(), "{spec}");
+        }
+        Ok(())
     }
 
     #[test]

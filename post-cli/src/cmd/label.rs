@@ -1,4 +1,5 @@
-//! `post label`: compute labels with the reference label function and print them, one
+//! `post label`: compute labels with a CPU provider (`--provider`: the fast labeller by default, or
+//! the reference label function) and print them, one
 //! `<index> <full 32-byte label as 64 lowercase hex digits>` line each, for checking data or another
 //! implementation against this one.
 //!
@@ -11,7 +12,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use post_core::{Commitment, LabelIndex, ScryptParams};
-use rayon::prelude::*;
 
 use crate::util::{hex32, scrypt_n};
 
@@ -35,11 +35,16 @@ pub struct Args {
     /// scrypt N, a power of two ≥ 2 (r = p = 1); the network uses 8192.
     #[arg(long = "scrypt-n", value_name = "N", value_parser = scrypt_n, default_value = "8192")]
     scrypt_n: ScryptParams,
+    /// What computes the labels: `cpu` (the fast labeller), `cpu:<avx512|avx2|sse2|portable>`, or
+    /// `reference` (the readable reference function). All give the same labels.
+    #[arg(long, default_value = "cpu")]
+    provider: String,
 }
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let Args { commitment, index, count, scrypt_n: params } = args;
+    let Args { commitment, index, count, scrypt_n: params, provider } = args;
+    let labeller = crate::provider::full_labeller(&provider)?;
     let commitment = Commitment(commitment);
     let Some(last) = index.checked_add(count - 1) else {
         anyhow::bail!(
@@ -51,11 +56,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut first = index;
     loop {
         let end = last.min(first.saturating_add(BATCH - 1));
-        let labels = (first..=end)
-            .into_par_iter()
-            .map(|i| post_oracle::label_full(&commitment, params, LabelIndex(i)))
-            .collect::<Result<Vec<_>, _>>()
-            .context("computing labels")?;
+        let mut labels = vec![[0u8; 32]; (end - first + 1) as usize];
+        labeller
+            .label_full(&commitment, params, LabelIndex(first), &mut labels)
+            .with_context(|| format!("computing labels with {}", labeller.name()))?;
         for (i, label) in (first..=end).zip(&labels) {
             if let Err(err) = writeln!(out, "{i} {}", hex::encode(label)) {
                 return closed_or(err);
