@@ -76,7 +76,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", error_chain(&err));
             ExitCode::from(2)
         }
     }
@@ -99,4 +99,35 @@ fn init_logging(verbose: u8, quiet: bool) {
         .with_ansi(ansi)
         .with_target(false)
         .init();
+}
+
+/// The error and its causes on one line, leaving out a cause that the message before it already
+/// quotes (library errors name their cause in their own text).
+fn error_chain(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_chain_quotes_each_cause_once() {
+        let io = std::io::Error::other("No space left on device");
+        let err = anyhow::Error::new(io).context("/d/postdata_0.bin: No space left on device").context("post init");
+        assert_eq!(error_chain(&err), "post init: /d/postdata_0.bin: No space left on device");
+        let err = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_chain(&err), "outer: inner");
+    }
 }

@@ -79,7 +79,10 @@ impl DirLock {
         }
         if mode == LockMode::Exclusive {
             let note = format!("pid {}, {}, since {}\n", std::process::id(), command_line(), unix_now());
-            file.set_len(0).and_then(|()| file.write_all_at(note.as_bytes(), 0)).map_err(io(&path))?;
+            // Best effort: the kernel's flock is what excludes other processes; the note only helps a
+            // refused process name the holder, and must not stop a writer on a full disk (repair and
+            // shrink are how a smesher recovers from one).
+            let _ = file.set_len(0).and_then(|()| file.write_all_at(note.as_bytes(), 0));
         }
         Ok(DirLock { dir: dir.to_owned(), mode, file: Some(file) })
     }

@@ -23,6 +23,17 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A write failed because the disk (or the file size limit, or a quota) is full.
+    #[error(
+        "{path}: no space left ({source}); what was written before is kept whole — free some space and run \
+         the same command again to resume"
+    )]
+    NoSpace {
+        /// The file being written.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
     /// The proving difficulty (spec §5.2) cannot be computed for these inputs.
     #[error("cannot compute the proving difficulty for k1 = {k1} and {num_labels} labels: {reason}")]
     ProvingDifficulty {
@@ -149,6 +160,20 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// Wraps an I/O error on `path`, telling a full disk apart from other failures.
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        let path = path.into();
+        match source.kind() {
+            ErrorKind::StorageFull | ErrorKind::FileTooLarge | ErrorKind::QuotaExceeded => {
+                Error::NoSpace { path, source }
+            }
+            _ => Error::Io { path, source },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +185,10 @@ mod tests {
         let cases: Vec<(Error, &[&str])> = vec![
             (Error::InvalidParam { name: "k1", reason: "too big".into() }, &["k1", "too big"]),
             (Error::Io { path: p(), source: std::io::Error::other("disk on fire") }, &["/data/post", "disk on fire"]),
+            (
+                Error::io(p(), std::io::Error::from(std::io::ErrorKind::StorageFull)),
+                &["/data/post", "no space left", "run the same command again"],
+            ),
             (
                 Error::ProvingDifficulty { k1: 26, num_labels: 20, reason: "labels must be more than k1" },
                 &["k1 = 26", "20 labels", "more than k1"],
@@ -209,9 +238,10 @@ mod tests {
                 Error::NotAFile { .. } => 12,
                 Error::Locked { .. } => 13,
                 Error::ProofJson { .. } => 14,
+                Error::NoSpace { .. } => 15,
             })
             .collect();
-        assert_eq!(kinds.len(), 15, "a variant has no formatting case");
+        assert_eq!(kinds.len(), 16, "a variant has no formatting case");
         for (err, needles) in cases {
             let text = err.to_string();
             for needle in needles {

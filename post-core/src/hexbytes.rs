@@ -9,7 +9,7 @@ use crate::Error;
 pub fn parse_hex32(what: &'static str, text: &str) -> Result<[u8; 32], Error> {
     let text = text.trim();
     let bad = |reason: String| Error::InvalidParam { name: what, reason };
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(bad(format!("odd number of hex digits ({})", text.len())));
     }
     let bytes = hex::decode(text).map_err(|e| bad(format!("not hex: {e}")))?;

@@ -36,7 +36,7 @@ impl Layout {
     /// [`Error::InvalidParam`] when `max_file_size` is not a positive multiple of 16, when the data's size
     /// in bytes overflows 64 bits, or when it would take more than `u32::MAX` files.
     pub fn new(num_labels: u64, max_file_size: u64) -> Result<Self, Error> {
-        if max_file_size < LABEL_SIZE || max_file_size % LABEL_SIZE != 0 {
+        if max_file_size < LABEL_SIZE || !max_file_size.is_multiple_of(LABEL_SIZE) {
             return Err(Error::InvalidParam {
                 name: "max file size",
                 reason: format!("{max_file_size} bytes is not a positive multiple of 16"),

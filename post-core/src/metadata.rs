@@ -134,7 +134,7 @@ impl PostMetadata {
         if self.num_units == 0 {
             return Err(bad("NumUnits", "is 0; it must be at least 1".into()));
         }
-        if self.max_file_size == 0 || self.max_file_size % 16 != 0 {
+        if self.max_file_size == 0 || !self.max_file_size.is_multiple_of(16) {
             return Err(bad("MaxFileSize", format!("{} is not a positive multiple of 16", self.max_file_size)));
         }
         let num_labels = self.labels_per_unit.checked_mul(u64::from(self.num_units)).ok_or_else(|| {
@@ -229,7 +229,7 @@ impl PostMetadata {
         let temp = dir.join(TEMP_FILE);
         let io = |p: &Path| {
             let p = p.to_owned();
-            move |source| Error::Io { path: p, source }
+            move |source| Error::io(p, source)
         };
         let mut file = File::create(&temp).map_err(io(&temp))?;
         file.write_all(text.as_bytes()).map_err(io(&temp))?;

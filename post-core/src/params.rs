@@ -95,7 +95,7 @@ impl InitConfig {
                 format!("the allowed range {}..={} is empty or starts at 0", self.min_num_units, self.max_num_units),
             );
         }
-        if self.max_file_size < 16 || self.max_file_size % 16 != 0 {
+        if self.max_file_size < 16 || !self.max_file_size.is_multiple_of(16) {
             return bad("max file size", format!("{} bytes is not a positive multiple of 16", self.max_file_size));
         }
         Ok(self)
