@@ -127,6 +127,24 @@ fn full_labels_match_reference() -> TestResult {
     Ok(())
 }
 
+/// The network uses r = p = 1, but the engine takes any powers of two: BlockMix over 2r blocks and p
+/// chunks mixed one after the other must match the reference too.
+#[test]
+fn other_r_and_p() -> TestResult {
+    let commitment = Commitment([0xc3; 32]);
+    let threshold = [0x30; 32];
+    for labeller in fast_labellers()? {
+        let count = labeller.backend().lanes() + 3;
+        for (n, r, p) in [(16, 2, 1), (8, 1, 2), (4, 4, 2), (2, 8, 1)] {
+            let params = ScryptParams::new(n, r, p)?;
+            let expected = run(&ReferenceLabeller, &commitment, params, 1000, count, Some(&threshold))?;
+            let got = run(&labeller, &commitment, params, 1000, count, Some(&threshold))?;
+            assert_eq!(got, expected, "{} N={n} r={r} p={p}", labeller.name());
+        }
+    }
+    Ok(())
+}
+
 /// Interesting first indices: zero, around 2^32, and ranges that end at 2^64 − 1.
 fn start_strategy(count: usize) -> impl Strategy<Value = u64> {
     let last_start = u64::MAX - count.saturating_sub(1) as u64;

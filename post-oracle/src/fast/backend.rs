@@ -111,6 +111,17 @@ mod tests {
     }
 
     #[test]
+    fn lanes_are_the_engines_lanes() {
+        assert_eq!(Backend::Portable.lanes(), <super::super::portable::Portable as Engine>::LANES);
+        #[cfg(target_arch = "x86_64")]
+        {
+            assert_eq!(Backend::Sse2.lanes(), <super::super::sse2::Sse2 as Engine>::LANES);
+            assert_eq!(Backend::Avx2.lanes(), <super::super::avx2::Avx2 as Engine>::LANES);
+            assert_eq!(Backend::Avx512.lanes(), <super::super::avx512::Avx512 as Engine>::LANES);
+        }
+    }
+
+    #[test]
     fn detect_picks_an_available_backend() {
         assert!(Backend::detect().is_available());
         assert!(Backend::available().contains(&Backend::Portable));

@@ -197,3 +197,57 @@ unsafe fn mix_step<V: Lanes>(x: &mut [Block<V>], y: &mut [Block<V>], base: *cons
         block_mix(x, y);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fast::backend::Backend;
+
+    /// `store_rows` puts word `k` of lane `l` at `row(l) + k`, and `xor_rows` reads rows at any
+    /// offsets back into vertical words.
+    fn transposes_round_trip<V: Lanes>() {
+        let lanes = V::LANES;
+        let stride = 2 * BLOCK_WORDS + 3;
+        let words: Vec<u32> = (0..BLOCK_WORDS * lanes).map(|i| (i as u32).wrapping_mul(0x9E37_79B9) ^ 0x5A5A).collect();
+        let mut table = vec![0u32; stride * (lanes + 2)];
+        // SAFETY: the caller checked the backend; every row lies inside `table`.
+        unsafe {
+            let block: [V; BLOCK_WORDS] = std::array::from_fn(|k| V::load(words[k * lanes..].as_ptr()));
+            V::store_rows(&block, table.as_mut_ptr().add(stride), stride);
+            for lane in 0..lanes {
+                for k in 0..BLOCK_WORDS {
+                    assert_eq!(table[stride * (lane + 1) + k], words[k * lanes + lane], "lane {lane} word {k}");
+                }
+            }
+            // Read the rows back in reverse lane order, xored onto ones.
+            let rows: Vec<usize> = (0..lanes).map(|lane| stride * (lanes - lane)).collect();
+            let ones = vec![u32::MAX; lanes];
+            let mut back: [V; BLOCK_WORDS] = std::array::from_fn(|_| V::load(ones.as_ptr()));
+            V::xor_rows(&mut back, table.as_ptr(), &rows);
+            let mut got = vec![0u32; lanes];
+            for (k, v) in back.iter().enumerate() {
+                v.store(got.as_mut_ptr());
+                for (lane, &g) in got.iter().enumerate() {
+                    assert_eq!(!g, words[k * lanes + (lanes - 1 - lane)], "lane {lane} word {k}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_backend_transposes_both_ways() {
+        transposes_round_trip::<crate::fast::portable::Portable>();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if Backend::Sse2.is_available() {
+                transposes_round_trip::<crate::fast::sse2::Sse2>();
+            }
+            if Backend::Avx2.is_available() {
+                transposes_round_trip::<crate::fast::avx2::Avx2>();
+            }
+            if Backend::Avx512.is_available() {
+                transposes_round_trip::<crate::fast::avx512::Avx512>();
+            }
+        }
+    }
+}
