@@ -12,7 +12,8 @@
 //!     a superset, and the smaller data has a larger difficulty); otherwise the best of the kept stored
 //!     labels (see `stored_nonce`), and beyond the data if none qualifies.
 //!  4. Save the metadata with the new unit count first, then truncate and delete, then sync the
-//!     directory. Interrupted, the same command finishes the job.
+//!     directory (on a full disk: truncate and delete first, then save). Interrupted, the same command
+//!     finishes the job.
 //! ```
 
 use std::fs::{self, OpenOptions};
@@ -183,7 +184,16 @@ impl PreparedShrink {
             Some(b) => record_nonce(&mut metadata, b),
             None => (metadata.nonce, metadata.nonce_value) = (None, None),
         }
-        metadata.save(dir)?;
+        // On a full disk the new metadata may not fit before the planned deletions free space: then
+        // delete first and save after. The state in between (metadata naming more units than the files
+        // hold) is what an interrupted init leaves, and the same shrink command finishes it.
+        let saved_first = match metadata.save(dir) {
+            Ok(()) => true,
+            Err(post_core::Error::NoSpace { .. }) if !self.plan.delete.is_empty() || !self.plan.truncate.is_empty() => {
+                false
+            }
+            Err(e) => return Err(e.into()),
+        };
         for (path, _, to) in &self.plan.truncate {
             let cut = OpenOptions::new().write(true).open(path).and_then(|f| {
                 f.set_len(*to)?;
@@ -195,6 +205,9 @@ impl PreparedShrink {
             fs::remove_file(path).map_err(|source| Error::Io { path: path.clone(), action: "deleting", source })?;
         }
         sync_parent(&PostMetadata::path(dir))?;
+        if !saved_first {
+            metadata.save(dir)?;
+        }
         let mut nonce = best;
         if nonce.is_none() && layout_complete(dir, &layout) {
             let search = BeyondSearch {
