@@ -36,7 +36,7 @@ impl LabelJob<'_> {
     /// # Errors
     /// [`Error::BufferLength`] or [`Error::RangeOverflow`].
     pub fn check(&self) -> Result<(), Error> {
-        if self.out.len() % 16 != 0 {
+        if !self.out.len().is_multiple_of(16) {
             return Err(Error::BufferLength { len: self.out.len() });
         }
         let count = self.count();

@@ -21,7 +21,8 @@ pub fn test(extra: &[String]) -> anyhow::Result<()> {
     run_cargo(&args)
 }
 
-/// fmt, clippy with warnings as errors, the tests, and the benchmarks compiled.
+/// fmt, clippy with warnings as errors, the tests, the benchmarks compiled, tidy, and the fuzz targets
+/// built and run over their seeds (where the toolchain allows).
 ///
 /// # Errors
 /// When any step fails.
@@ -30,5 +31,6 @@ pub fn ci() -> anyhow::Result<()> {
     run_cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     test(&[])?;
     run_cargo(&["bench", "--workspace", "--no-run"])?;
-    Ok(())
+    crate::tidy::tidy()?;
+    crate::fuzz::smoke()
 }

@@ -6,12 +6,14 @@
 //! cargo xtask ci      fmt --check, clippy -D warnings, the tests, benches compiled
 //! cargo xtask dist    release binaries (LTO, stripped) as tar.gz with SHA-256 sums
 //! cargo xtask tidy    dependency edges, file headers, no stubs
+//! cargo xtask fuzz    build and run the fuzz targets (see fuzz/README.md)
 //! ```
 //! Both first make sure the build tools the workspace needs are present (see `tools.rs`).
 
 mod ci;
 mod demo;
 mod dist;
+mod fuzz;
 mod tidy;
 mod tools;
 
@@ -25,9 +27,10 @@ fn main() -> ExitCode {
         Some("ci") => ci::ci(),
         Some("demo") => demo::demo(),
         Some("dist") => dist::dist(),
+        Some("fuzz") => fuzz::fuzz(rest),
         Some("tidy") => tidy::tidy(),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|ci|dist|tidy> [args]\n\n  demo  build, init, prove and verify on the dev preset\n  test  run every test of the workspace\n  ci    fmt, clippy, tests, benches compiled\n  dist  release archive with SHA-256 sums\n  tidy  dependency edges, file headers, no stubs");
+            eprintln!("usage: cargo xtask <demo|test|ci|dist|tidy|fuzz> [args]\n\n  demo  build, init, prove and verify on the dev preset\n  test  run every test of the workspace\n  ci    fmt, clippy, tests, benches compiled\n  dist  release archive with SHA-256 sums\n  tidy  dependency edges, file headers, no stubs\n  fuzz  build | run [TARGET…] [--seconds N] | smoke | list");
             return ExitCode::from(2);
         }
     };
