@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_label;
 pub mod bench_pow;
 pub mod bench_prove;
+pub mod bench_verify;
 pub mod commitment;
 pub mod info;
 pub mod init;

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use super::{bench_label, bench_pow, bench_prove};
+use super::{bench_label, bench_pow, bench_prove, bench_verify};
 
 /// Measure throughput on this machine.
 #[derive(Debug, clap::Args)]
@@ -21,6 +21,8 @@ enum What {
     Pow(bench_pow::Args),
     /// GiB/s of the proving scan for a number of nonces and threads.
     Prove(bench_prove::Args),
+    /// Milliseconds to verify one proof (k3 labels and one RandomX light hash).
+    Verify(bench_verify::Args),
 }
 
 /// Runs the subcommand.
@@ -32,5 +34,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         What::Label(args) => bench_label::run(args),
         What::Pow(args) => bench_pow::run(args),
         What::Prove(args) => bench_prove::run(args),
+        What::Verify(args) => bench_verify::run(args),
     }
 }
