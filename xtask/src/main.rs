@@ -4,12 +4,14 @@
 //! cargo xtask demo    the README's first command: build, init, prove and verify on the dev preset
 //! cargo xtask test    the README's test command: every test of the workspace
 //! cargo xtask ci      fmt --check, clippy -D warnings, the tests, benches compiled
+//! cargo xtask bench   the CLI benchmarks as one table (labels/s, proving GiB/s, verification ms)
 //! cargo xtask dist    release binaries (LTO, stripped) as tar.gz with SHA-256 sums
 //! cargo xtask tidy    dependency edges, file headers, no stubs
 //! cargo xtask fuzz    build and run the fuzz targets (see fuzz/README.md)
 //! ```
 //! Both first make sure the build tools the workspace needs are present (see `tools.rs`).
 
+mod bench;
 mod ci;
 mod demo;
 mod dist;
@@ -24,13 +26,14 @@ fn main() -> ExitCode {
     let rest = args.get(1..).unwrap_or_default();
     let result = match args.first().map(String::as_str) {
         Some("test") => ci::test(rest),
+        Some("bench") => bench::bench(rest),
         Some("ci") => ci::ci(),
         Some("demo") => demo::demo(),
         Some("dist") => dist::dist(),
         Some("fuzz") => fuzz::fuzz(rest),
         Some("tidy") => tidy::tidy(),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|ci|dist|tidy|fuzz> [args]\n\n  demo  build, init, prove and verify on the dev preset\n  test  run every test of the workspace\n  ci    fmt, clippy, tests, benches compiled\n  dist  release archive with SHA-256 sums\n  tidy  dependency edges, file headers, no stubs\n  fuzz  build | run [TARGET…] [--seconds N] | smoke | list");
+            eprintln!("usage: cargo xtask <demo|test|ci|bench|dist|tidy|fuzz> [args]\n\n  demo  build, init, prove and verify on the dev preset\n  test  run every test of the workspace\n  ci    fmt, clippy, tests, benches compiled\n  bench [--seconds S]  the figures table\n  dist  release archive with SHA-256 sums\n  tidy  dependency edges, file headers, no stubs\n  fuzz  build | run [TARGET…] [--seconds N] | smoke | list");
             return ExitCode::from(2);
         }
     };
