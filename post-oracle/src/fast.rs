@@ -144,13 +144,11 @@ impl FastLabeller {
             reason,
         };
         let (n, r, p) = (params.n() as usize, params.r() as usize, params.p() as usize);
+        let too_large = || unsupported(format!("{} lanes of scratch do not fit in memory", E::LANES));
         let size = ScratchSize {
-            table_words: n
-                .checked_mul(r)
-                .and_then(|nr| nr.checked_mul(32 * E::LANES))
-                .ok_or_else(|| unsupported("the scratch table does not fit in memory".to_string()))?,
-            mixed_bytes: 128 * r * p * E::LANES,
-            state_words: 32 * r * E::LANES,
+            table_words: n.checked_mul(r).and_then(|nr| nr.checked_mul(32 * E::LANES)).ok_or_else(too_large)?,
+            mixed_bytes: r.checked_mul(p).and_then(|rp| rp.checked_mul(128 * E::LANES)).ok_or_else(too_large)?,
+            state_words: r.checked_mul(32 * E::LANES).ok_or_else(too_large)?,
         };
         out.par_chunks_mut(group.width * E::LANES)
             .enumerate()

@@ -145,6 +145,19 @@ fn other_r_and_p() -> TestResult {
     Ok(())
 }
 
+/// Parameters whose scratch cannot exist are an error naming them, not an abort.
+#[test]
+fn absurd_parameters_are_refused() -> TestResult {
+    let commitment = Commitment([1; 32]);
+    let params = ScryptParams::new(2, 1 << 31, 1 << 31)?;
+    for labeller in fast_labellers()? {
+        let err = run(&labeller, &commitment, params, 0, 1, None).err().ok_or("absurd parameters were accepted")?;
+        assert!(matches!(err, post_oracle::Error::Unsupported { .. }), "{err}");
+        assert!(err.to_string().contains("r=2147483648"), "{err}");
+    }
+    Ok(())
+}
+
 /// Interesting first indices: zero, around 2^32, and ranges that end at 2^64 − 1.
 fn start_strategy(count: usize) -> impl Strategy<Value = u64> {
     let last_start = u64::MAX - count.saturating_sub(1) as u64;

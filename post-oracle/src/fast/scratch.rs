@@ -32,6 +32,26 @@ fn advise_huge_pages(words: &mut [u32]) {
     let _ = words;
 }
 
+/// Allocates `words` zeroed words without writing them: the allocator maps fresh zero pages for large
+/// sizes, so no page is touched (or backed) before ROMix writes it. `None` when the allocator
+/// refuses. (`vec![0; n]` does the same but aborts the process on failure.)
+fn zeroed_words(words: usize) -> Option<Vec<u32>> {
+    let layout = std::alloc::Layout::array::<u32>(words).ok()?;
+    if layout.size() == 0 {
+        return Some(Vec::new());
+    }
+    // SAFETY: the layout has a nonzero size; zero is a valid u32, so all `words` elements are
+    // initialized; `from_raw_parts` gets the pointer, length and capacity of this very allocation,
+    // made with the layout `Vec<u32>` uses for that capacity.
+    unsafe {
+        let ptr = std::alloc::alloc_zeroed(layout).cast::<u32>();
+        if ptr.is_null() {
+            return None;
+        }
+        Some(Vec::from_raw_parts(ptr, words, words))
+    }
+}
+
 /// The buffers one worker needs for one lane group.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
@@ -68,18 +88,15 @@ impl Scratch {
         let total = table_words.checked_add(TABLE_ALIGN_WORDS).ok_or("the table size overflows")?;
         if self.memory.len() < total {
             self.memory = Vec::new();
-            self.memory.try_reserve_exact(total).map_err(|e| e.to_string())?;
-            // Advise before the first touch, so that the pages are faulted in huge.
-            let spare = self.memory.spare_capacity_mut();
-            let offset = spare.as_ptr().align_offset(HUGE_PAGE).min(TABLE_ALIGN_WORDS);
-            let aligned = &mut spare[offset..offset + table_words];
-            // SAFETY: u32 has no invalid bit patterns and madvise does not read the memory; the view
-            // only serves to name the range.
-            advise_huge_pages(unsafe { &mut *(aligned as *mut [std::mem::MaybeUninit<u32>] as *mut [u32]) });
-            self.memory.resize(total, 0);
+            self.memory = zeroed_words(total).ok_or_else(|| format!("the allocator refused {total} words"))?;
+            // Advise before the first touch (ROMix's first loop), so that the pages fault in huge.
+            let offset = self.memory.as_ptr().align_offset(HUGE_PAGE).min(TABLE_ALIGN_WORDS);
+            advise_huge_pages(&mut self.memory[offset..offset + table_words]);
         }
         self.table_words = table_words;
+        self.mixed.try_reserve(mixed_bytes.saturating_sub(self.mixed.len())).map_err(|e| e.to_string())?;
         self.mixed.resize(mixed_bytes, 0);
+        self.state.try_reserve(state_words.saturating_sub(self.state.len())).map_err(|e| e.to_string())?;
         self.state.resize(state_words, 0);
         Ok(())
     }
@@ -110,7 +127,10 @@ impl ScratchPool {
     pub(crate) fn take(&self, size: ScratchSize) -> Result<PooledScratch<'_>, String> {
         let mut scratch = self.free.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
         scratch.fit(size.table_words, size.mixed_bytes, size.state_words).map_err(|reason| {
-            format!("cannot allocate a scratch table of {} bytes per thread: {reason}", size.table_words * 4)
+            format!(
+                "cannot allocate a scratch table of {} bytes per thread: {reason}",
+                size.table_words.saturating_mul(4)
+            )
         })?;
         Ok(PooledScratch { pool: self, scratch: Some(scratch) })
     }
