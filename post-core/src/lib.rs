@@ -6,6 +6,7 @@
 //! starts no threads.
 
 mod b64;
+mod cancel;
 mod codec;
 mod commitment;
 mod data_dir;
@@ -19,6 +20,7 @@ mod metadata;
 mod params;
 mod proof;
 
+pub use cancel::CancelToken;
 pub use codec::{compress_indices, decode_indices_strict, decompress_indices, packed_len, required_bits};
 pub use commitment::commitment;
 pub use data_dir::{FileState, FileStatus, PostData};

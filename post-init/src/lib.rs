@@ -19,7 +19,6 @@
 //! length that is not a multiple of 16, which only an interrupted write of ours leaves); a wrong tail
 //! after a right head is a lost write and is overwritten with the right labels, never cut.
 
-mod cancel;
 mod disk_space;
 mod error;
 mod init;
@@ -38,12 +37,12 @@ mod tuning;
 mod verify;
 mod vrf;
 
-pub use cancel::CancelToken;
 pub use disk_space::available_bytes;
 pub use error::Error;
 pub use init::{prepare, InitEnd, InitOutcome, InitRequest, InitSummary, PreparedInit};
 pub use merge::{merge, MergeOutcome, MergeRequest, Transfer};
 pub use nonce_search::BEYOND_BLOCK;
+pub use post_core::CancelToken;
 pub use progress::{Event, NoProgress, ProgressSink};
 pub use repair::repair;
 pub use resume::TAIL_CHECK_LABELS;

@@ -24,9 +24,7 @@ pub use error::Error;
 pub use fast::{Backend, FastLabeller};
 pub use labeller::{LabelJob, Labeller, VrfCandidate};
 pub use pbkdf2::{pbkdf2, Hmac, PrfHash};
-pub use reference::{
-    label16, label_full, label_password, scrypt_jane, ReferenceLabeller, LABEL_FULL_LEN, LABEL_LEN,
-};
+pub use reference::{label16, label_full, label_password, scrypt_jane, ReferenceLabeller, LABEL_FULL_LEN, LABEL_LEN};
 pub use rfc7914::scrypt_rfc7914;
 pub use romix::romix;
 pub use salsa::Salsa8;

@@ -9,7 +9,6 @@
 //! * [`Verifier`]: checks a proof (spec §7), stricter than the network's reference.
 
 mod aes_backend;
-mod cancel;
 mod cipher;
 mod data;
 mod error;
@@ -21,10 +20,10 @@ mod sweep;
 mod verify;
 
 pub use aes_backend::AesBackend;
-pub use cancel::CancelToken;
 pub use cipher::{group_key, lazy_key, LabelTest, NonceCipher, NonceKeys};
 pub use data::{LabelRegion, MappedData};
 pub use error::Error;
+pub use post_core::CancelToken;
 pub use pow::{Blake3Pow, PowJob, PowProver, PowVerifier, RandomXMode, RandomXPow, POW_NONCE_LIMIT, RANDOMX_KEY};
 pub use prove::{Phase, Progress, Proved, Prover, ProvingParams, ProvingTarget, NONCE_LIMIT};
 pub use random_values::RandomValues;

@@ -1,5 +1,7 @@
-//! A cancel token for long operations: the caller (for example a Ctrl-C handler) sets it, the
-//! operation checks it between batches, finishes the batch in flight, syncs what it wrote and returns.
+//! A cancel token for long operations (initialization, the proof-of-work search, the proving scan): the
+//! caller, for example a Ctrl-C handler, sets it; the operation checks it between batches or hashes,
+//! finishes the batch in flight, syncs what it wrote and returns. It lives here because `post-init` and
+//! `post-proof` are siblings that share it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
