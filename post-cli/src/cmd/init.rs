@@ -145,6 +145,10 @@ pub struct Args {
     /// Last file to initialize (inclusive).
     #[arg(long)]
     to_file: Option<u32>,
+    /// Print the result as one JSON object on stdout: `{"dir", "state": "complete" | "files_complete" |
+    /// "stopped", "labels_written", "seconds", "labels_per_second", "vrf_nonce"}`.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     compute: Compute,
 }
@@ -162,9 +166,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let prepared = post_init::prepare(&request, labeller.as_ref())?;
         print_summary(prepared.summary(), &request, labeller.as_ref());
         let progress = Progress::new("init", false);
+        let clock = std::time::Instant::now();
         let outcome = prepared.run(&cancel, &progress);
         progress.finish();
         let outcome = outcome?;
+        if args.json {
+            let seconds = clock.elapsed().as_secs_f64();
+            let (state, code) = match outcome.end {
+                InitEnd::Complete => ("complete", ExitCode::SUCCESS),
+                InitEnd::RangeComplete => ("files_complete", ExitCode::SUCCESS),
+                InitEnd::Cancelled => ("stopped", ExitCode::from(EXIT_INTERRUPTED)),
+            };
+            let report = serde_json::json!({
+                "dir": request.dir.display().to_string(),
+                "state": state,
+                "labels_written": outcome.labels_written,
+                "seconds": seconds,
+                "labels_per_second": outcome.labels_written as f64 / seconds.max(1e-9),
+                "vrf_nonce": outcome.nonce.map(|n| n.index.0),
+            });
+            println!("{report}");
+            return Ok(code);
+        }
         let nonce = outcome.nonce.map_or_else(|| "none yet".to_string(), |n| n.index.0.to_string());
         match outcome.end {
             InitEnd::Complete => {

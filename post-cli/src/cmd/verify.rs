@@ -55,6 +55,9 @@ pub struct Args {
     /// The seed that picks the subset, as hex (default: random; printed either way).
     #[arg(long, conflicts_with = "all", value_name = "HEX")]
     seed: Option<String>,
+    /// Print the verdict as one JSON object on stdout: `{"valid", "reason", "checked", "milliseconds"}`.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs the subcommand; the verdict is the exit code.
@@ -122,6 +125,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let setup = verifier.pow().setup.lock().map(|s| *s).unwrap_or_default().unwrap_or_default();
 
     // Step 4.
+    if args.json {
+        let checked = match &mode {
+            Mode::Subset { k3, .. } => (*k3).min(proof_config.k2 as usize),
+            _ => proof_config.k2 as usize,
+        };
+        let (valid, reason) = match &verdict {
+            Ok(()) => (true, None),
+            Err(e) if e.is_rejection() => (false, Some(e.to_string())),
+            Err(_) => (false, None),
+        };
+        if valid || reason.is_some() {
+            let report = serde_json::json!({
+                "valid": valid,
+                "reason": reason,
+                "checked": checked,
+                "milliseconds": took.as_secs_f64() * 1e3,
+            });
+            println!("{report}");
+            return Ok(ExitCode::from(u8::from(!valid)));
+        }
+    }
     match verdict {
         Ok(()) => {
             println!("valid");

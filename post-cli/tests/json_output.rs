@@ -1,0 +1,108 @@
+//! `--json` on the commands that report data: `post init`, `post prove` + `post verify`, end to end on a
+//! tiny directory (dev preset, N = 2, 2 units of 64 labels).
+
+use std::path::Path;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use std::process::{Command, Output};
+
+fn post(args: &[&str]) -> std::io::Result<Output> {
+    Command::new(env!("CARGO_BIN_EXE_post")).args(args).output()
+}
+
+fn json(out: &Output) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+const NODE: &str = "0101010101010101010101010101010101010101010101010101010101010101";
+const ATX: &str = "0202020202020202020202020202020202020202020202020202020202020202";
+const CHALLENGE: &str = "0303030303030303030303030303030303030303030303030303030303030303";
+
+fn init(dir: &Path) -> std::io::Result<Output> {
+    let dir = dir.to_string_lossy();
+    post(&[
+        "init",
+        "--dir",
+        &dir,
+        "--node-id",
+        NODE,
+        "--atx-id",
+        ATX,
+        "--units",
+        "2",
+        "--preset",
+        "dev",
+        "--scrypt-n",
+        "2",
+        "--labels-per-unit",
+        "64",
+        "--max-file-size",
+        "512",
+        "--json",
+    ])
+}
+
+#[test]
+fn init_prove_verify_report_json() -> Result<(), Box<dyn std::error::Error>> {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("data");
+    let out = init(&dir)?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = json(&out)?;
+    assert_eq!(report["state"], "complete", "{report}");
+    assert_eq!(report["labels_written"], 128, "{report}");
+    assert!(report["labels_per_second"].as_f64().is_some_and(|v| v > 0.0), "{report}");
+
+    // A second run finds the data complete and writes nothing.
+    let again = json(&init(&dir)?)?;
+    assert_eq!((again["state"].as_str(), again["labels_written"].as_u64()), (Some("complete"), Some(0)));
+    assert_eq!(again["vrf_nonce"], report["vrf_nonce"]);
+
+    let proof = tmp.path().join("proof.json");
+    let (dir_s, proof_s) = (dir.to_string_lossy(), proof.to_string_lossy());
+    let overrides = ["--preset", "dev", "--scrypt-n", "2", "--labels-per-unit", "64"];
+    let out = post(
+        &[
+            &["prove", "--dir", &dir_s, "--challenge", CHALLENGE, "--randomx", "light", "--out", &proof_s][..],
+            &overrides[..2],
+        ]
+        .concat(),
+    )?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let verify = |proof_path: &str| {
+        post(
+            &[
+                &["verify", "--proof", proof_path, "--challenge", CHALLENGE, "--dir", &dir_s, "--all", "--json"][..],
+                &overrides[..],
+            ]
+            .concat(),
+        )
+    };
+    let out = verify(&proof_s)?;
+    let verdict = json(&out)?;
+    assert_eq!(out.status.code(), Some(0), "{verdict}");
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    assert_eq!(verdict["checked"], 32, "{verdict}");
+
+    // Repeat the first index: the network's verifier accepts this, ours must not.
+    let mut forged: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&proof)?)?;
+    // 128 labels need 8 bits per index, so index i is byte i.
+    let mut indices = STANDARD.decode(forged["indices"].as_str().ok_or("indices")?)?;
+    indices[1] = indices[0];
+    forged["indices"] = serde_json::Value::String(STANDARD.encode(&indices));
+    let forged_path = tmp.path().join("forged.json");
+    std::fs::write(&forged_path, forged.to_string())?;
+    let out = verify(&forged_path.to_string_lossy())?;
+    let verdict = json(&out)?;
+    assert_eq!(out.status.code(), Some(1), "{verdict}");
+    assert_eq!(verdict["valid"], false, "{verdict}");
+    assert!(
+        verdict["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("twice") || r.contains("repeat") || r.contains("duplicate")),
+        "{verdict}"
+    );
+    Ok(())
+}
