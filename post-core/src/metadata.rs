@@ -112,7 +112,8 @@ impl PostMetadata {
         self.checked_layout(Path::new(METADATA_FILE))
     }
 
-    /// Keys of the file this crate does not interpret, in the order read.
+    /// Keys of the file this crate does not interpret, sorted by name. They are written back after the
+    /// known keys; a number in them beyond what an `f64` holds exactly is written back rounded.
     pub fn unknown_keys(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.unknown.iter().map(|(k, v)| (k.as_str(), v))
     }
