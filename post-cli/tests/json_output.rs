@@ -106,3 +106,91 @@ fn init_prove_verify_report_json() -> Result<(), Box<dyn std::error::Error>> {
     );
     Ok(())
 }
+
+fn init_piece(dir: &Path, from: &str, to: &str) -> std::io::Result<Output> {
+    let dir = dir.to_string_lossy();
+    post(&[
+        "init",
+        "--dir",
+        &dir,
+        "--node-id",
+        NODE,
+        "--atx-id",
+        ATX,
+        "--units",
+        "2",
+        "--preset",
+        "dev",
+        "--scrypt-n",
+        "2",
+        "--labels-per-unit",
+        "64",
+        "--max-file-size",
+        "512",
+        "--from-file",
+        from,
+        "--to-file",
+        to,
+        "--json",
+    ])
+}
+
+#[test]
+fn label_commitment_merge_shrink_report_json() -> Result<(), Box<dyn std::error::Error>> {
+    let out = post(&["commitment", "--node-id", NODE, "--atx-id", ATX, "--json"])?;
+    let commitment = json(&out)?["commitment"].as_str().ok_or("commitment")?.to_string();
+    assert_eq!(commitment.len(), 64);
+
+    let out =
+        post(&["label", "--commitment", &commitment, "--index", "5", "--count", "3", "--scrypt-n", "2", "--json"])?;
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout)?.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    assert_eq!(lines.iter().map(|l| l["index"].as_u64()).collect::<Vec<_>>(), [Some(5), Some(6), Some(7)]);
+    assert!(lines.iter().all(|l| l["label"].as_str().is_some_and(|h| h.len() == 64)));
+
+    // Two pieces of two files each (32 labels per file), merged into a third directory.
+    let tmp = tempfile::tempdir()?;
+    let (a, b, whole) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("whole"));
+    for (dir, from, to) in [(&a, "0", "1"), (&b, "2", "3")] {
+        let out = init_piece(dir, from, to)?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(json(&out)?["state"], "files_complete");
+    }
+    let out = post(&[
+        "merge",
+        "--into",
+        &whole.to_string_lossy(),
+        &a.to_string_lossy(),
+        &b.to_string_lossy(),
+        "--preset",
+        "dev",
+        "--scrypt-n",
+        "2",
+        "--json",
+    ])?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let merged = json(&out)?;
+    assert_eq!(merged["files"].as_array().map(Vec::len), Some(4), "{merged}");
+    assert!(merged["vrf_nonce"].is_u64(), "{merged}");
+
+    // Shrink to one unit: the plan alone changes nothing (exit 1), with --yes it is applied.
+    let shrink = |yes: bool| {
+        let whole = whole.to_string_lossy();
+        let mut args = vec!["shrink", "--dir", &*whole, "--units", "1", "--preset", "dev", "--scrypt-n", "2", "--json"];
+        if yes {
+            args.push("--yes");
+        }
+        post(&args)
+    };
+    let out = shrink(false)?;
+    assert_eq!(out.status.code(), Some(1));
+    let plan = json(&out)?;
+    assert_eq!((plan["applied"].as_bool(), plan["to_units"].as_u64()), (Some(false), Some(1)), "{plan}");
+    assert_eq!(plan["delete"].as_array().map(Vec::len), Some(2), "{plan}");
+    assert!(whole.join("postdata_3.bin").exists());
+    let out = shrink(true)?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)?["applied"], true);
+    assert!(!whole.join("postdata_3.bin").exists());
+    Ok(())
+}

@@ -15,10 +15,18 @@ pub struct Args {
     /// The commitment ATX id, 64 hex digits.
     #[arg(long, value_parser = hex32)]
     atx_id: [u8; 32],
+    /// Print `{"commitment": "<hex>"}` instead of the bare hex.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    println!("{}", post_core::commitment(&NodeId(args.node_id), &AtxId(args.atx_id)));
+    let commitment = post_core::commitment(&NodeId(args.node_id), &AtxId(args.atx_id));
+    if args.json {
+        println!("{}", serde_json::json!({ "commitment": commitment.to_string() }));
+    } else {
+        println!("{commitment}");
+    }
     Ok(ExitCode::SUCCESS)
 }

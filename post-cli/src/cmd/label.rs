@@ -39,11 +39,14 @@ pub struct Args {
     /// `reference` (the readable reference function). All give the same labels.
     #[arg(long, default_value = "cpu")]
     provider: String,
+    /// Print one JSON object per line, `{"index": <n>, "label": "<64 hex digits>"}` (JSON Lines).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let Args { commitment, index, count, scrypt_n: params, provider } = args;
+    let Args { commitment, index, count, scrypt_n: params, provider, json } = args;
     let labeller = crate::provider::full_labeller(&provider)?;
     let commitment = Commitment(commitment);
     let Some(last) = index.checked_add(count - 1) else {
@@ -61,7 +64,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .label_full(&commitment, params, LabelIndex(first), &mut labels)
             .with_context(|| format!("computing labels with {}", labeller.name()))?;
         for (i, label) in (first..=end).zip(&labels) {
-            if let Err(err) = writeln!(out, "{i} {}", hex::encode(label)) {
+            let line = if json {
+                writeln!(out, "{{\"index\": {i}, \"label\": \"{}\"}}", hex::encode(label))
+            } else {
+                writeln!(out, "{i} {}", hex::encode(label))
+            };
+            if let Err(err) = line {
                 return closed_or(err);
             }
         }

@@ -23,6 +23,9 @@ pub struct Args {
     /// The piece directories.
     #[arg(required = true, value_name = "PIECE")]
     pieces: Vec<PathBuf>,
+    /// Print the result as one JSON object: `{"into", "files": [{"file", "from", "how"}], "vrf_nonce"}`.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     compute: Compute,
 }
@@ -46,17 +49,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         progress.finish();
         Ok(outcome?)
     })?;
-    for (i, from, how) in &outcome.files {
-        let how = match how {
-            Transfer::InPlace => "already in place",
-            Transfer::Renamed => "moved",
-            Transfer::Copied => "copied, verified, source removed",
-        };
-        println!("postdata_{i}.bin: {how} ({})", from.display());
+    let how = |how: &Transfer| match how {
+        Transfer::InPlace => "already in place",
+        Transfer::Renamed => "moved",
+        Transfer::Copied => "copied, verified, source removed",
+    };
+    if args.json {
+        let files: Vec<_> = outcome
+            .files
+            .iter()
+            .map(|(i, from, t)| serde_json::json!({"file": i, "from": from.display().to_string(), "how": how(t)}))
+            .collect();
+        let report = serde_json::json!({
+            "into": args.into.display().to_string(),
+            "files": files,
+            "vrf_nonce": outcome.nonce.map(|n| n.index.0),
+        });
+        println!("{report}");
+    } else {
+        for (i, from, t) in &outcome.files {
+            println!("postdata_{i}.bin: {} ({})", how(t), from.display());
+        }
     }
     match outcome.nonce {
         Some(n) => {
-            println!("merged into {}; VRF nonce: {}", args.into.display(), n.index.0);
+            if !args.json {
+                println!("merged into {}; VRF nonce: {}", args.into.display(), n.index.0);
+            }
             Ok(ExitCode::SUCCESS)
         }
         None => {

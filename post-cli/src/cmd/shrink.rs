@@ -22,6 +22,10 @@ pub struct Args {
     /// Really delete and truncate.
     #[arg(long)]
     yes: bool,
+    /// Print the plan and the result as one JSON object: `{"dir", "from_units", "to_units", "delete",
+    /// "truncate", "freed_bytes", "applied", "vrf_nonce"}`.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     compute: Compute,
 }
@@ -39,16 +43,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let prepared = post_init::prepare_shrink(&request)?;
     let plan = prepared.plan();
-    println!("shrink {} from {} to {} units:", plan.dir.display(), plan.from_units, plan.to_units);
-    for (path, len) in &plan.delete {
-        println!("  delete   {} ({len} bytes)", path.display());
+    let mut report = serde_json::json!({
+        "dir": plan.dir.display().to_string(),
+        "from_units": plan.from_units,
+        "to_units": plan.to_units,
+        "delete": plan.delete.iter().map(|(p, len)| serde_json::json!({"path": p.display().to_string(), "bytes": len})).collect::<Vec<_>>(),
+        "truncate": plan.truncate.iter().map(|(p, from, to)| serde_json::json!({"path": p.display().to_string(), "from": from, "to": to})).collect::<Vec<_>>(),
+        "freed_bytes": plan.freed_bytes,
+        "applied": false,
+        "vrf_nonce": null,
+    });
+    if !args.json {
+        println!("shrink {} from {} to {} units:", plan.dir.display(), plan.from_units, plan.to_units);
+        for (path, len) in &plan.delete {
+            println!("  delete   {} ({len} bytes)", path.display());
+        }
+        for (path, from, to) in &plan.truncate {
+            println!("  truncate {} from {from} to {to} bytes", path.display());
+        }
+        println!("  frees {}", HumanBytes(plan.freed_bytes));
     }
-    for (path, from, to) in &plan.truncate {
-        println!("  truncate {} from {from} to {to} bytes", path.display());
-    }
-    println!("  frees {}", HumanBytes(plan.freed_bytes));
     if !args.yes {
-        println!("nothing was changed; run again with --yes to do this");
+        if args.json {
+            println!("{report}");
+        } else {
+            println!("nothing was changed; run again with --yes to do this");
+        }
         return Ok(ExitCode::from(1));
     }
     let labeller = args.compute.labeller()?;
@@ -59,9 +79,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         progress.finish();
         Ok(outcome?)
     })?;
+    if args.json {
+        report["applied"] = serde_json::Value::Bool(true);
+        report["vrf_nonce"] = outcome.nonce.map(|n| n.index.0).into();
+        println!("{report}");
+    }
     match outcome.nonce {
         Some(n) => {
-            println!("done; VRF nonce: {}", n.index.0);
+            if !args.json {
+                println!("done; VRF nonce: {}", n.index.0);
+            }
             Ok(ExitCode::SUCCESS)
         }
         None => {
