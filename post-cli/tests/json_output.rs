@@ -19,12 +19,13 @@ const NODE: &str = "010101010101010101010101010101010101010101010101010101010101
 const ATX: &str = "0202020202020202020202020202020202020202020202020202020202020202";
 const CHALLENGE: &str = "0303030303030303030303030303030303030303030303030303030303030303";
 
-fn init(dir: &Path) -> std::io::Result<Output> {
+/// `post init --json` of the tiny directory, all files or only `files` (inclusive).
+fn init_files(dir: &Path, files: Option<(&str, &str)>) -> std::io::Result<Output> {
     let dir = dir.to_string_lossy();
-    post(&[
+    let mut args = vec![
         "init",
         "--dir",
-        &dir,
+        &*dir,
         "--node-id",
         NODE,
         "--atx-id",
@@ -40,7 +41,15 @@ fn init(dir: &Path) -> std::io::Result<Output> {
         "--max-file-size",
         "512",
         "--json",
-    ])
+    ];
+    if let Some((from, to)) = files {
+        args.extend(["--from-file", from, "--to-file", to]);
+    }
+    post(&args)
+}
+
+fn init(dir: &Path) -> std::io::Result<Output> {
+    init_files(dir, None)
 }
 
 #[test]
@@ -107,34 +116,6 @@ fn init_prove_verify_report_json() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn init_piece(dir: &Path, from: &str, to: &str) -> std::io::Result<Output> {
-    let dir = dir.to_string_lossy();
-    post(&[
-        "init",
-        "--dir",
-        &dir,
-        "--node-id",
-        NODE,
-        "--atx-id",
-        ATX,
-        "--units",
-        "2",
-        "--preset",
-        "dev",
-        "--scrypt-n",
-        "2",
-        "--labels-per-unit",
-        "64",
-        "--max-file-size",
-        "512",
-        "--from-file",
-        from,
-        "--to-file",
-        to,
-        "--json",
-    ])
-}
-
 #[test]
 fn label_commitment_merge_shrink_report_json() -> Result<(), Box<dyn std::error::Error>> {
     let out = post(&["commitment", "--node-id", NODE, "--atx-id", ATX, "--json"])?;
@@ -152,7 +133,7 @@ fn label_commitment_merge_shrink_report_json() -> Result<(), Box<dyn std::error:
     let tmp = tempfile::tempdir()?;
     let (a, b, whole) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("whole"));
     for (dir, from, to) in [(&a, "0", "1"), (&b, "2", "3")] {
-        let out = init_piece(dir, from, to)?;
+        let out = init_files(dir, Some((from, to)))?;
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(json(&out)?["state"], "files_complete");
     }
