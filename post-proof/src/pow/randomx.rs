@@ -1,22 +1,30 @@
-//! RandomX v1 (spec §6) behind [`PowProver`] and [`PowVerifier`], through the `randomx-rs` bindings
-//! (RandomX 1.2.x, the network's version; RandomX v2 is never enabled: the bundled library has no such
-//! flag).
+//! RandomX v1 (spec §6) behind [`PowProver`] and [`PowVerifier`], through the C library that
+//! `randomx-rs` builds and links (RandomX 1.2.x, the network's version; RandomX v2 is never enabled: the
+//! bundled library has no such flag).
 //!
 //! ```text
 //! key   = "spacemesh-randomx-cache-key"               (27 ASCII bytes, the same for every node)
 //! light = 256 MiB cache; each hash computes the dataset items it needs  (verification)
-//! fast  = 2 GiB dataset built from the cache once, then hashes ~10x faster (proving)
+//! fast  = 2 GiB dataset built from the cache once, on all threads, then hashes ~10x faster (proving)
 //! hash  = RandomX_v1(key, 48-byte input of pow.rs)
 //! ```
 //!
 //! A RandomX VM may be used by one thread at a time, while the cache and the dataset are read-only and
-//! shared. So one [`RandomXPow`] owns the cache (and the dataset in fast mode) and a pool of idle VMs: a
+//! shared. So one [`RandomXPow`] owns the cache (light) or the dataset (fast) and a pool of idle VMs: a
 //! hash checks a VM out, uses it and puts it back. Verifying many proofs therefore creates the cache once
 //! and at most one VM per thread.
+//!
+//! Fast mode builds its dataset on all threads of the current rayon pool, in ranges that check a
+//! [`CancelToken`] and report progress ([`RandomXPow::new_with`]); the cache is freed once the dataset
+//! is built, since fast VMs never read it. The handles are declared by hand in `randomx/ffi.rs` (the
+//! bindings cannot build a dataset in parts; that file says why).
+
+mod ffi;
 
 use parking_lot::Mutex;
-use randomx_rs::{RandomXCache, RandomXDataset, RandomXFlag, RandomXVM};
+use randomx_rs::RandomXFlag;
 
+use self::ffi::{Cache, Dataset, Memory, Vm};
 use super::{search, PowJob, PowProver, PowVerifier};
 use crate::{CancelToken, Error};
 
@@ -26,7 +34,7 @@ pub const RANDOMX_KEY: &[u8] = b"spacemesh-randomx-cache-key";
 /// How RandomX computes: with the 2 GiB dataset in memory, or from the 256 MiB cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RandomXMode {
-    /// The full dataset (about 2.1 GiB, tens of seconds to build): fast hashing, for proving.
+    /// The full dataset (about 2.1 GiB, tens of seconds of CPU to build): fast hashing, for proving.
     Fast,
     /// The cache only (256 MiB, under a second to build): slow hashing, for verification.
     Light,
@@ -42,12 +50,11 @@ impl RandomXMode {
     }
 }
 
-/// RandomX with the Spacemesh key, a shared cache/dataset and a pool of VMs.
+/// RandomX with the Spacemesh key, a shared cache or dataset and a pool of VMs.
 pub struct RandomXPow {
     mode: RandomXMode,
     flags: RandomXFlag,
-    cache: Shared<RandomXCache>,
-    dataset: Option<Shared<RandomXDataset>>,
+    memory: Memory,
     idle: Mutex<Vec<Vm>>,
 }
 
@@ -56,23 +63,6 @@ impl std::fmt::Debug for RandomXPow {
         f.debug_struct("RandomXPow").field("mode", &self.mode).field("flags", &self.flags).finish_non_exhaustive()
     }
 }
-
-/// A cache or dataset shared by the VMs of all threads.
-struct Shared<T>(T);
-
-// SAFETY: RandomX caches and datasets are written only while they are built (inside `RandomXPow::new`)
-// and only read afterwards; randomx.h allows one cache or dataset to serve VMs on many threads. The
-// bindings' handles are reference-counted with `Arc`, which is thread-safe.
-unsafe impl<T> Send for Shared<T> {}
-// SAFETY: as above, shared access is read-only.
-unsafe impl<T> Sync for Shared<T> {}
-
-/// One RandomX VM, used by one thread at a time.
-struct Vm(RandomXVM);
-
-// SAFETY: a RandomX VM has no thread affinity; it must only not be used by two threads at once. The
-// pool hands each VM to one user at a time (`VmGuard` holds it exclusively).
-unsafe impl Send for Vm {}
 
 /// A VM checked out of the pool; it goes back when dropped.
 struct VmGuard<'a> {
@@ -90,46 +80,74 @@ impl Drop for VmGuard<'_> {
 
 impl VmGuard<'_> {
     fn hash(&mut self, input: &[u8]) -> Result<[u8; 32], Error> {
-        let vm = self.vm.as_ref().ok_or_else(|| Error::PowBackend { message: "VM already returned".into() })?;
-        let hash = vm.0.calculate_hash(input).map_err(|e| Error::PowBackend { message: e.to_string() })?;
-        <[u8; 32]>::try_from(hash.as_slice())
-            .map_err(|_| Error::PowBackend { message: format!("RandomX returned {} bytes, expected 32", hash.len()) })
+        if input.is_empty() {
+            return Err(Error::PowBackend { message: "RandomX input is empty".into() });
+        }
+        let vm = self.vm.as_mut().ok_or_else(|| Error::PowBackend { message: "VM already returned".into() })?;
+        Ok(vm.hash(input))
     }
 }
 
 impl RandomXPow {
     /// Builds the cache (and in fast mode the dataset) for the Spacemesh key with the CPU's recommended
     /// flags (JIT, hardware AES, Argon2 SIMD). Light mode takes under a second and 256 MiB; fast mode
-    /// about 2.1 GiB and, single-threaded, tens of seconds.
+    /// about 2.1 GiB and about a minute of CPU, spread over the threads of the current rayon pool (call
+    /// it inside `ThreadPool::install` to choose them). Not cancellable and silent: see
+    /// [`RandomXPow::new_with`].
     ///
     /// # Errors
     /// [`Error::PowBackend`] when RandomX cannot allocate or initialize its memory.
     pub fn new(mode: RandomXMode) -> Result<Self, Error> {
-        let recommended = RandomXFlag::get_recommended_flags();
-        match Self::with_flags(mode, recommended) {
-            // Hardened systems may refuse the JIT's executable memory; the interpreter is slower but
-            // computes the same hashes.
-            Err(_) if recommended.contains(RandomXFlag::FLAG_JIT) => {
-                Self::with_flags(mode, recommended - RandomXFlag::FLAG_JIT)
-            }
-            other => other,
-        }
+        Self::new_with(mode, &CancelToken::new(), &|_, _| {})
     }
 
-    fn with_flags(mode: RandomXMode, base: RandomXFlag) -> Result<Self, Error> {
-        let fail = |what: &str, e: &dyn std::fmt::Display| Error::PowBackend { message: format!("{what}: {e}") };
-        let cache = RandomXCache::new(base, RANDOMX_KEY).map_err(|e| fail("RandomX cache", &e))?;
-        let (flags, dataset) = match mode {
-            RandomXMode::Light => (base, None),
-            RandomXMode::Fast => {
-                let dataset = RandomXDataset::new(base, cache.clone(), 0).map_err(|e| fail("RandomX dataset", &e))?;
-                (base | RandomXFlag::FLAG_FULL_MEM, Some(Shared(dataset)))
+    /// As [`RandomXPow::new`], cancellable, with progress. In fast mode the dataset is built in ranges on
+    /// the threads of the current rayon pool; between ranges (every few tens of milliseconds per thread)
+    /// `cancel` is checked, and after each `progress(items done, items in total)` is called — from any
+    /// thread of the pool, with a count that never goes down, first `(0, total)` and last
+    /// `(total, total)`. Light mode builds no dataset and never calls `progress`; it checks `cancel`
+    /// once, before the cache (under a second, not interruptible).
+    ///
+    /// # Errors
+    /// [`Error::Cancelled`] when `cancel` is set before the build ends (the memory is freed),
+    /// [`Error::PowBackend`] when RandomX cannot allocate or initialize its memory.
+    pub fn new_with(
+        mode: RandomXMode,
+        cancel: &CancelToken,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<Self, Error> {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let mut flags = RandomXFlag::get_recommended_flags() - RandomXFlag::FLAG_FULL_MEM;
+        // Hardened systems may refuse the JIT's executable memory, in the cache (which compiles the
+        // dataset's initialization) or in a VM; the interpreter is slower but computes the same hashes,
+        // and a cache made with the JIT serves interpreted VMs too. So each falls back on its own, and
+        // the dataset is never built twice.
+        let cache = match Cache::new(flags, RANDOMX_KEY) {
+            Err(_) if flags.contains(RandomXFlag::FLAG_JIT) => {
+                flags -= RandomXFlag::FLAG_JIT;
+                Cache::new(flags, RANDOMX_KEY)?
             }
+            other => other?,
         };
-        let pow = Self { mode, flags, cache: Shared(cache), dataset, idle: Mutex::new(Vec::new()) };
+        let memory = match mode {
+            RandomXMode::Light => Memory::Light(cache.into()),
+            // The cache is dropped here: fast VMs read the dataset only.
+            RandomXMode::Fast => Memory::Fast(Dataset::build(flags, &cache, cancel, progress)?.into()),
+        };
         // Make one VM now, so that a setup failure shows here and not in the middle of a search.
-        drop(pow.checkout()?);
-        Ok(pow)
+        let vm = match Vm::new(flags, &memory) {
+            Err(_) if flags.contains(RandomXFlag::FLAG_JIT) => {
+                flags -= RandomXFlag::FLAG_JIT;
+                Vm::new(flags, &memory)?
+            }
+            other => other?,
+        };
+        if mode == RandomXMode::Fast {
+            flags |= RandomXFlag::FLAG_FULL_MEM;
+        }
+        Ok(Self { mode, flags, memory, idle: Mutex::new(vec![vm]) })
     }
 
     /// The mode this instance computes in.
@@ -141,19 +159,7 @@ impl RandomXPow {
         let idle = self.idle.lock().pop();
         let vm = match idle {
             Some(vm) => vm,
-            None => {
-                let dataset = self.dataset.as_ref().map(|d| d.0.clone());
-                let vm = RandomXVM::new(self.flags, Some(self.cache.0.clone()), dataset)
-                    .map_err(|e| Error::PowBackend { message: format!("RandomX VM: {e}") })?;
-                // The bindings do not check the C library's result; a VM that failed to allocate would
-                // crash the first hash. Its handle only shows through `Debug`.
-                if vm_is_null(&vm) {
-                    return Err(Error::PowBackend {
-                        message: format!("RandomX could not create a VM with flags {:?}", self.flags),
-                    });
-                }
-                Vm(vm)
-            }
+            None => Vm::new(self.flags, &self.memory)?,
         };
         Ok(VmGuard { pool: self, vm: Some(vm) })
     }
@@ -161,16 +167,10 @@ impl RandomXPow {
     /// RandomX hash of `input` (any length ≥ 1).
     ///
     /// # Errors
-    /// [`Error::PowBackend`] when a VM cannot be created or RandomX fails.
+    /// [`Error::PowBackend`] when a VM cannot be created or the input is empty.
     pub fn hash(&self, input: &[u8]) -> Result<[u8; 32], Error> {
         self.checkout()?.hash(input)
     }
-}
-
-/// Whether the bindings hold a null VM handle, read from their `Debug` output (`vm: 0x0,`); a test
-/// below keeps this in step with the bindings' format.
-fn vm_is_null(vm: &RandomXVM) -> bool {
-    format!("{vm:?}").contains("vm: 0x0,")
 }
 
 impl PowProver for RandomXPow {
@@ -195,13 +195,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn vm_handles_show_in_debug_output() {
+    fn vms_are_reused_and_cancel_is_checked_first() {
         let rx = RandomXPow::new(RandomXMode::Light).unwrap();
-        let vm = rx.checkout().unwrap();
-        let text = format!("{:?}", vm.vm.as_ref().unwrap().0);
-        assert!(text.contains("vm: 0x"), "{text}");
-        assert!(!vm_is_null(&vm.vm.as_ref().unwrap().0));
         assert_eq!(rx.mode(), RandomXMode::Light);
         assert_eq!(rx.name(), "randomx-light");
+        assert_eq!(rx.idle.lock().len(), 1, "one VM is made up front");
+        let a = rx.hash(b"spacemesh").unwrap();
+        {
+            let (mut first, mut second) = (rx.checkout().unwrap(), rx.checkout().unwrap());
+            assert_eq!(first.hash(b"spacemesh").unwrap(), a);
+            assert_eq!(second.hash(b"spacemesh").unwrap(), a);
+        }
+        assert_eq!(rx.idle.lock().len(), 2, "both VMs went back to the pool");
+        assert!(matches!(rx.hash(b""), Err(Error::PowBackend { .. })));
+
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let called = std::sync::atomic::AtomicBool::new(false);
+        let progress = |_: u64, _: u64| called.store(true, std::sync::atomic::Ordering::SeqCst);
+        for mode in [RandomXMode::Light, RandomXMode::Fast] {
+            assert!(matches!(RandomXPow::new_with(mode, &cancel, &progress), Err(Error::Cancelled)));
+        }
+        assert!(!called.load(std::sync::atomic::Ordering::SeqCst));
     }
 }
