@@ -1,0 +1,116 @@
+//! `post serve` against the fake node: registration with the VRF nonce, a full proof that the strict
+//! verifier accepts with the challenge echoed, the operator API through the proof (Idle -> Proving ->
+//! DoneProving -> Idle), a reply lost after completion answered again, a second challenge replacing the
+//! first, and ERROR for a 5-byte challenge and for a request without a kind (the stream stays open).
+//! Every answer's latency is measured and must be under 100 ms.
+
+#[path = "serve_support/common.rs"]
+mod common;
+#[path = "serve_support/fake_node.rs"]
+mod fake_node;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use fake_node::{FakeNode, ProofOutcome};
+use post_service::proto::{GenProofStatus, NodeRequest};
+
+#[test]
+fn full_proof_with_operator_api_and_bad_requests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = data_dir(tmp.path(), "data");
+    let node = FakeNode::start();
+    let mut args = serve_args(&dir, &format!("http://{}", node.address()));
+    set_flag(&mut args, "--operator-address", "127.0.0.1:0");
+    let mut service = ServiceProcess::spawn(&args);
+    let api = service.operator_address();
+
+    // Registration: the node speaks first and files the stream under the node id; the VRF nonce is there.
+    let meta = node.wait_registered(1, Duration::from_secs(30));
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("postdata_metadata.json")).unwrap()).unwrap();
+    assert_eq!(meta.node_id, node_id());
+    assert_eq!(meta.nonce, info["Nonce"].as_u64(), "the VRF nonce of postdata_metadata.json");
+    assert_eq!(meta.num_units, UNITS);
+    assert_eq!(meta.labels_per_unit, LABELS_PER_UNIT);
+    assert_eq!(http_get(api, "/status"), (200, r#""Idle""#.to_string()));
+
+    // A metadata request may come again at any time.
+    assert_eq!(node.metadata_once(&meta.node_id).unwrap(), meta);
+
+    // ERROR for a 5-byte challenge and for a request without a kind; the stream stays open.
+    let bad = node.gen_proof_once(&meta.node_id, &[1, 2, 3, 4, 5]).unwrap();
+    assert_eq!(bad.status, GenProofStatus::Error as i32);
+    assert!(bad.proof.is_none());
+    let none = node.request(&meta.node_id, NodeRequest { kind: None }).unwrap();
+    match none.kind {
+        Some(post_service::proto::service_response::Kind::GenProof(r)) => {
+            assert_eq!(r.status, GenProofStatus::Error as i32)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(node.is_registered(&meta.node_id), "the stream must stay open after ERROR");
+
+    // A full proof; the operator API shows it proving, then done.
+    let challenge = challenge(0x11);
+    let clock = Instant::now();
+    let mut saw_proving = false;
+    let outcome = node.prove(&meta.node_id, &challenge, Duration::from_secs(120), |_| {
+        let (code, body) = http_get(api, "/status");
+        assert_eq!(code, 200);
+        if body.starts_with(r#"{"Proving":{"nonces":{"start":"#) {
+            saw_proving = true;
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert!(v["Proving"]["position"].is_u64(), "{body}");
+            assert!(v["Proving"]["nonces"]["end"].is_u64(), "{body}");
+        } else {
+            assert!(body == r#""DoneProving""#, "unexpected status while proving: {body}");
+        }
+    });
+    let took = clock.elapsed();
+    let ProofOutcome::Proof(answer) = outcome else { panic!("ERROR instead of a proof:\n{}", service.log()) };
+    eprintln!("challenge-to-proof time: {took:?} (light RandomX, {} labels, N = {SCRYPT_N})", LABELS_PER_UNIT * 2);
+    verify(&answer, &challenge);
+    assert!(saw_proving || took < Duration::from_millis(500), "the operator API never showed Proving");
+    // Fetched: the reference goes back to Idle.
+    assert_eq!(http_get(api, "/status"), (200, r#""Idle""#.to_string()));
+
+    // The reply was lost (the node asks again): the same proof again, without proving anew.
+    let again = node.gen_proof_once(&meta.node_id, &challenge).unwrap();
+    assert_eq!(again, answer, "the proof answered again must be the same");
+
+    // /status/detail and /metrics.
+    let (code, detail) = http_get(api, "/status/detail");
+    assert_eq!(code, 200);
+    let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!(detail["connection"], "registered", "{detail}");
+    assert_eq!(detail["challenge"], hex::encode(challenge), "{detail}");
+    assert!(detail["last_node_request_unix"].as_f64().unwrap() > 0.0, "{detail}");
+    let (code, metrics) = http_get(api, "/metrics");
+    assert_eq!(code, 200);
+    assert!(metrics.contains("post_service_proofs_sent_total 2\n"), "{metrics}");
+    assert!(metrics.contains("post_service_error_answers_total 2\n"), "{metrics}");
+    assert!(metrics.contains("# TYPE post_service_node_requests_total counter\n"), "{metrics}");
+
+    // A second challenge replaces the first: proved, and the first one's job is removed from disk.
+    let second = challenge_bytes(0x22);
+    let outcome = node.prove(&meta.node_id, &second, Duration::from_secs(120), |_| {});
+    let ProofOutcome::Proof(answer2) = outcome else { panic!("ERROR for the second challenge:\n{}", service.log()) };
+    verify(&answer2, &second);
+    let jobs: Vec<String> = std::fs::read_dir(dir.join(".post-proof"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    assert_eq!(jobs, vec![format!("{}.json", hex::encode(second))], "only the second job is kept");
+
+    assert!(node.violations().is_empty(), "lock-step violations: {:?}", node.violations());
+    node.assert_latencies("serve_proof");
+    eprintln!("service memory after proving: {} KiB resident", service.rss_kib());
+    assert_eq!(service.terminate(Duration::from_secs(10)), Some(0), "{}", service.log());
+    assert!(service.stdout().is_empty(), "stdout must stay empty: {:?}", String::from_utf8_lossy(&service.stdout()));
+}
+
+fn challenge_bytes(byte: u8) -> [u8; 32] {
+    challenge(byte)
+}

@@ -1,0 +1,124 @@
+//! The errors of the proving service (`post serve`): start-up refusals that name the problem, and the
+//! one way the running service gives up (`--max-retries`). Everything else on the wire is an expected
+//! value that is logged and retried.
+
+use std::path::PathBuf;
+
+/// Why the proving service did not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The node address or the TLS flags do not fit together.
+    #[error("node address {address:?}: {reason}")]
+    Address {
+        /// The address as given.
+        address: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The TLS configuration was rejected.
+    #[error("TLS configuration: {reason}")]
+    Tls {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The data directory cannot be served (locked by a writer, incomplete, bad metadata...).
+    #[error("data directory {dir}: {source}")]
+    Data {
+        /// The directory.
+        dir: PathBuf,
+        /// The problem.
+        source: post_core::Error,
+    },
+    /// The metadata has no VRF nonce.
+    #[error(
+        "the data has no VRF nonce (postdata_metadata.json has no \"Nonce\"): the node cannot use it; finish \
+         the initialization with `post init` first"
+    )]
+    NoVrfNonce,
+    /// The data's number of units is outside `--min-num-units..=--max-num-units`.
+    #[error("the data has {units} units, outside the allowed {min}..={max} (--min-num-units, --max-num-units)")]
+    UnitsOutOfRange {
+        /// The data's units.
+        units: u32,
+        /// `--min-num-units`.
+        min: u32,
+        /// `--max-num-units`.
+        max: u32,
+    },
+    /// Label 0 recomputed with the given scrypt parameters differs from the stored one.
+    #[error(
+        "label 0 in {path} was not written with scrypt N={n} r={r} p={p}: pass the -n -r -p the data was \
+         initialized with"
+    )]
+    ScryptMismatch {
+        /// The file holding label 0.
+        path: PathBuf,
+        /// `-n`.
+        n: u32,
+        /// `-r`.
+        r: u32,
+        /// `-p`.
+        p: u32,
+    },
+    /// A label could not be computed (bad scrypt parameters).
+    #[error("computing a label: {reason}")]
+    Label {
+        /// What failed.
+        reason: String,
+    },
+    /// A parameter of the service is invalid.
+    #[error("{name}: {reason}")]
+    Param {
+        /// The flag.
+        name: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file or thread operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done, with the path.
+        what: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The operator API cannot listen.
+    #[error("operator API: cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The proving thread pool cannot be built.
+    #[error("building the proving thread pool: {reason}")]
+    ThreadPool {
+        /// What failed.
+        reason: String,
+    },
+    /// The proof job failed.
+    #[error(transparent)]
+    Proof(#[from] post_proof::Error),
+    /// `--max-retries` consecutive connects failed.
+    #[error(
+        "gave up connecting to the node at {address} after {attempts} failed attempts (--max-retries); last: {last}"
+    )]
+    GaveUp {
+        /// The node address.
+        address: String,
+        /// Failed attempts in a row.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+}
+
+/// Why the service stopped without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// SIGTERM or SIGINT.
+    Signal,
+    /// The `--watch-pid` process is gone.
+    WatchedProcessGone,
+}
