@@ -151,7 +151,7 @@ fn prove_is_refused_while_init_writes() {
         assert!(Instant::now() < deadline, "post init wrote nothing for 60 s");
         std::thread::sleep(Duration::from_millis(1));
     }
-    common::signal(&init, libc::SIGSTOP);
+    assert!(common::freeze(&init), "post init finished before it could be frozen");
     let pid = format!("pid {}", init.id());
     let before = common::snapshot(&dir);
     let proof = tmp.path().join("proof.json");

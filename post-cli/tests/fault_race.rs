@@ -43,7 +43,9 @@ fn start_and_freeze(mut command: Command, dir: &Path) -> Option<Child> {
         }
         let holder = &common::info(dir)["lock_holder"];
         if !holder.is_null() {
-            common::signal(&child, libc::SIGSTOP);
+            if !common::freeze(&child) {
+                return None;
+            }
             return Some(child);
         }
         std::thread::sleep(Duration::from_millis(2));

@@ -32,4 +32,4 @@ pub use ids::{AtxId, Challenge, Commitment, LabelIndex, NodeId, Nonce, NonceGrou
 pub use layout::{Layout, LABEL_SIZE};
 pub use metadata::{PostMetadata, METADATA_FILE};
 pub use params::{InitConfig, Preset, ProofConfig, ScryptParams, MAINNET_POW_DIFFICULTY};
-pub use proof::{Proof, ProofMetadata};
+pub use proof::{Proof, ProofMetadata, ProofRecord};

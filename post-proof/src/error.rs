@@ -56,6 +56,28 @@ pub enum Error {
     /// The operation was cancelled through its [`CancelToken`](crate::CancelToken).
     #[error("cancelled")]
     Cancelled,
+    /// A proof job's state file or folder cannot be used.
+    #[error("proof job state {path}: {reason}")]
+    JobState {
+        /// The file or folder.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Another process is running the proof job for this challenge.
+    #[error("another process is proving this challenge in this directory (it holds {path}); wait for it or stop it")]
+    JobBusy {
+        /// The job's lock file.
+        path: PathBuf,
+    },
+    /// The proof found did not pass verification: it is not returned.
+    #[error("{}", self_check_message(reason, bad))]
+    SelfCheck {
+        /// The verifier's reason.
+        reason: String,
+        /// The proof's labels whose stored bytes differ from the recomputed ones.
+        bad: Vec<BadLabel>,
+    },
     /// The proof-of-work backend (RandomX) failed.
     #[error("proof of work backend: {message}")]
     PowBackend {
@@ -186,6 +208,34 @@ pub enum Error {
     },
 }
 
+/// A stored label that differs from the recomputed one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLabel {
+    /// The label index.
+    pub index: u64,
+    /// The data file holding it.
+    pub file: PathBuf,
+    /// The label's byte offset in that file.
+    pub offset: u64,
+}
+
+fn self_check_message(reason: &str, bad: &[BadLabel]) -> String {
+    if bad.is_empty() {
+        return format!(
+            "the proof found does not verify ({reason}), although the stored labels it uses are correct; \
+             nothing was written"
+        );
+    }
+    let list: Vec<String> =
+        bad.iter().map(|b| format!("label {} at byte {} of {}", b.index, b.offset, b.file.display())).collect();
+    format!(
+        "the proof found does not verify ({reason}): {} stored label(s) are wrong: {}; nothing was written. Check \
+         the data with `post verify-data --all` and fix it with `post repair`, then prove again",
+        bad.len(),
+        list.join(", ")
+    )
+}
+
 impl Error {
     /// Whether this error says the proof is invalid (as opposed to a failure to check it).
     pub fn is_rejection(&self) -> bool {
@@ -224,6 +274,17 @@ mod tests {
             ),
             (Error::InvalidParam { name: "nonces", reason: "7 is odd".into() }, &["nonces", "7 is odd"], false),
             (Error::Cancelled, &["cancelled"], false),
+            (Error::JobState { path: "/d/.post-proof/ab.json".into(), reason: "torn".into() }, &["ab.json", "torn"], false),
+            (Error::JobBusy { path: "/d/.post-proof/ab.lock".into() }, &["ab.lock", "another process"], false),
+            (
+                Error::SelfCheck {
+                    reason: "label 9 is bad".into(),
+                    bad: vec![BadLabel { index: 9, file: "/d/postdata_0.bin".into(), offset: 144 }],
+                },
+                &["label 9 is bad", "label 9 at byte 144 of /d/postdata_0.bin", "post repair"],
+                false,
+            ),
+            (Error::SelfCheck { reason: "pow".into(), bad: vec![] }, &["pow", "labels it uses are correct"], false),
             (Error::PowBackend { message: "no memory".into() }, &["no memory"], false),
             (Error::PowExhausted { group: 9 }, &["group 9"], false),
             (Error::NoncesExhausted { next_nonce: 4096 }, &["4096"], false),

@@ -7,11 +7,14 @@
 //!   on the widest AES instructions the CPU has ([`AesBackend`]); [`sweep`] runs one over all the data.
 //! * [`Prover`]: passes over the data until a nonce collects k2 good labels (spec §5.5).
 //! * [`Verifier`]: checks a proof (spec §7), stricter than the network's reference.
+//! * [`ProofJob`]: one challenge's proving from start to a verified proof, saved on disk as it goes, so
+//!   that it resumes after any interruption.
 
 mod aes_backend;
 mod cipher;
 mod data;
 mod error;
+mod job;
 mod pow;
 mod prove;
 mod random_values;
@@ -22,11 +25,15 @@ mod verify;
 pub use aes_backend::AesBackend;
 pub use cipher::{group_key, lazy_key, LabelTest, NonceCipher, NonceKeys};
 pub use data::{LabelRegion, MappedData};
-pub use error::Error;
+pub use error::{BadLabel, Error};
+pub use job::{
+    remove_jobs_except, JobParams, JobPhase, JobProgress, JobStart, JobSummary, ProofJob, SetAside, CHECKPOINT_EVERY,
+    JOB_DIR,
+};
 pub use post_core::CancelToken;
 pub use pow::{Blake3Pow, PowJob, PowProver, PowVerifier, RandomXMode, RandomXPow, POW_NONCE_LIMIT, RANDOMX_KEY};
 pub use prove::{Phase, Progress, Proved, Prover, ProvingParams, ProvingTarget, NONCE_LIMIT};
 pub use random_values::RandomValues;
 pub use scan::LabelScanner;
-pub use sweep::{sweep, CHUNK_LABELS};
+pub use sweep::{measure_scan, sweep, PassScan, CHUNK_LABELS};
 pub use verify::{Mode, Verifier};

@@ -9,9 +9,15 @@
 //!
 //! The traits [`PowProver`] and [`PowVerifier`] live here so that tests can swap RandomX
 //! ([`RandomXPow`](crate::RandomXPow)) for something cheap ([`Blake3Pow`](crate::Blake3Pow)). The search
-//! shared by both implementations tries `pow = 0, 1, 2, …` in parallel with rayon's `find_any` in the
-//! current thread pool: with one thread it returns the smallest valid nonce (what the shared vectors
-//! record), with more threads any valid one (what the protocol accepts).
+//! shared by both implementations returns the **smallest** valid `pow` whatever the number of threads
+//! (what the shared vectors record), so that a proof is the same on any machine and after any resume:
+//!
+//! ```text
+//! for each block [s, s + 256 · threads) of 0..2^56, in order:
+//!   hash the block on the current rayon pool; rayon's find_first drops every candidate to the right
+//!   of a hit and keeps those to its left, so the first hit of the block is the smallest
+//! ```
+//! The work past the smallest hit is at most one block's tail, a few hashes per thread.
 
 mod blake3_pow;
 mod randomx;
@@ -86,6 +92,13 @@ pub trait PowProver: Send + Sync {
     /// [`Error::Cancelled`] when `cancel` is set, [`Error::PowExhausted`] when no nonce below 2^56
     /// qualifies, or a backend failure.
     fn prove(&self, job: &PowJob<'_>, cancel: &CancelToken) -> Result<u64, Error>;
+
+    /// How many nonce groups a caller may hand to [`PowProver::prove`] at the same time, from several
+    /// threads. A local search already uses the whole thread pool for one group: 1. A remote k2pow client
+    /// answers with its number of outstanding requests.
+    fn parallel_groups(&self) -> usize {
+        1
+    }
 }
 
 /// Checks proofs of work.
@@ -97,6 +110,12 @@ pub trait PowVerifier: Send + Sync {
     fn verify(&self, pow: u64, job: &PowJob<'_>) -> Result<(), Error>;
 }
 
+impl<T: PowVerifier + ?Sized> PowVerifier for &T {
+    fn verify(&self, pow: u64, job: &PowJob<'_>) -> Result<(), Error> {
+        (**self).verify(pow, job)
+    }
+}
+
 /// The parallel search of both implementations: `init` makes one hashing state per rayon job (a RandomX
 /// VM from a pool), `hash` hashes one input with it.
 pub(crate) fn search<W, I, H>(job: &PowJob<'_>, cancel: &CancelToken, init: I, hash: H) -> Result<u64, Error>
@@ -104,25 +123,41 @@ where
     I: Fn() -> Result<W, Error> + Sync + Send,
     H: Fn(&mut W, &[u8; 48]) -> Result<[u8; 32], Error> + Sync + Send,
 {
-    let found = (0..POW_NONCE_LIMIT)
-        .into_par_iter()
-        .map_init(init, |state, pow| {
-            if cancel.is_cancelled() {
-                return Some(Err(Error::Cancelled));
-            }
-            let state = match state {
-                Ok(state) => state,
-                Err(e) => return Some(Err(Error::PowBackend { message: e.to_string() })),
-            };
-            match hash(state, &job.input(pow)) {
-                Ok(h) if job.accepts(&h) => Some(Ok(pow)),
-                Ok(_) => None,
-                Err(e) => Some(Err(e)),
-            }
-        })
-        .find_map_any(|r| r);
-    found.unwrap_or(Err(Error::PowExhausted { group: job.group.0 }))
+    let block = SEARCH_BLOCK_PER_THREAD * rayon::current_num_threads() as u64;
+    let mut start = 0;
+    while start < POW_NONCE_LIMIT {
+        let end = start.saturating_add(block).min(POW_NONCE_LIMIT);
+        let found = (start..end)
+            .into_par_iter()
+            .map_init(&init, |state, pow| {
+                if cancel.is_cancelled() {
+                    return Some(Err(Error::Cancelled));
+                }
+                let state = match state {
+                    Ok(state) => state,
+                    Err(e) => return Some(Err(Error::PowBackend { message: e.to_string() })),
+                };
+                match hash(state, &job.input(pow)) {
+                    Ok(h) if job.accepts(&h) => Some(Ok(pow)),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                }
+            })
+            .find_map_first(|r| r);
+        if let Some(result) = found {
+            return result;
+        }
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        start = end;
+    }
+    Err(Error::PowExhausted { group: job.group.0 })
 }
+
+/// Hashes per thread in one block of the search: large enough that the pool stays busy between blocks,
+/// small enough that a hit early in a block wastes little.
+const SEARCH_BLOCK_PER_THREAD: u64 = 256;
 
 #[cfg(test)]
 mod tests {

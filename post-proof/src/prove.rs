@@ -11,22 +11,19 @@
 //!   5. the first nonce whose list reaches k2 wins: proof = (nonce, its k2 indices packed, its group's pow)
 //! ```
 //!
-//! Determinism: with a one-thread rayon pool the proof is reproducible — the smallest pow of each group,
-//! and the nonce whose k2-th good label has the smallest index (ties: the smaller nonce), with its first
-//! k2 good indices. With more threads any valid proof may come out (see `sweep.rs`); the indices are
-//! sorted either way.
+//! Determinism: the proof is the same for any number of threads — the smallest pow of each group
+//! (`pow.rs`), and the nonce whose k2-th good label has the smallest index (ties: the smaller nonce),
+//! with its first k2 good indices (`sweep.rs`). [`crate::ProofJob`] runs the same steps with its state
+//! saved on disk.
 
-use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
 use post_core::{
-    compress_indices, proving_difficulty, required_bits, scale_pow_difficulty, Challenge, LabelIndex, LabelThreshold,
-    NodeId, Nonce, NonceGroup, Proof,
+    compress_indices, proving_difficulty, required_bits, scale_pow_difficulty, Challenge, LabelThreshold, NodeId, Nonce,
+    NonceGroup, Proof,
 };
 
-use crate::sweep::sweep;
+use crate::sweep::{sweep, PassScan};
 use crate::{AesBackend, CancelToken, Error, LabelRegion, LabelScanner, NonceKeys, PowJob, PowProver};
 
 /// The first nonce whose group (256) a verifier cannot accept.
@@ -199,21 +196,17 @@ impl<'a> Prover<'a> {
             let clock = Instant::now();
             let keys = NonceKeys::new(target.challenge, NonceGroup((start / Nonce::GROUP_SIZE) as u8), &pows);
             let scanner = LabelScanner::new(p.backend, &keys, threshold)?;
-            let collector = Collector::new(start, end - start, p.k2);
-            let scanned = AtomicU64::new(0);
-            let on_chunk = |bytes| {
-                let done = scanned.fetch_add(bytes, Ordering::Relaxed) + bytes;
-                report(Phase::Scanning, done, total_bytes);
-            };
+            let mut scan = PassScan::new(start, end - start, p.k2);
             report(Phase::Scanning, 0, total_bytes);
-            // A break means a winner, which `collector` holds; step 5 looks there either way.
-            let _ = sweep(target.regions, &scanner, &self.cancel, &on_chunk, &|n, i| collector.push(n, i))?;
+            let winner = sweep(target.regions, &scanner, &self.cancel, &mut scan, &mut |scan, bytes| {
+                report(Phase::Scanning, scan.position() * 16, total_bytes);
+                bytes_scanned += bytes;
+                Ok(())
+            })?;
             scan_time += clock.elapsed();
-            bytes_scanned += scanned.load(Ordering::Relaxed);
 
             // Step 5.
-            if let Some((nonce, mut indices)) = collector.winner() {
-                indices.sort_unstable();
+            if let Some((nonce, indices)) = winner {
                 let pow = keys.pow_of(nonce).ok_or_else(|| Error::InvalidParam {
                     name: "nonce",
                     reason: format!("winning nonce {} is outside the pass", nonce.0),
@@ -228,7 +221,7 @@ impl<'a> Prover<'a> {
 }
 
 /// Checks that the regions cover `0..n` exactly once and returns `n`.
-fn check_regions(regions: &[LabelRegion<'_>]) -> Result<u64, Error> {
+pub(crate) fn check_regions(regions: &[LabelRegion<'_>]) -> Result<u64, Error> {
     let mut spans: Vec<(u64, u64)> = regions.iter().map(|r| (r.first.0, r.labels.len() as u64)).collect();
     spans.sort_unstable();
     let mut next = 0u64;
@@ -245,50 +238,4 @@ fn check_regions(regions: &[LabelRegion<'_>]) -> Result<u64, Error> {
         })?;
     }
     Ok(next)
-}
-
-/// Step 4's sink: the good indices of every nonce of the pass, and the first nonce to reach k2.
-struct Collector {
-    first_nonce: u32,
-    k2: usize,
-    done: AtomicBool,
-    state: Mutex<(Vec<Vec<u64>>, Option<u32>)>,
-}
-
-impl Collector {
-    fn new(first_nonce: u32, nonces: u32, k2: u32) -> Self {
-        Self {
-            first_nonce,
-            k2: k2 as usize,
-            done: AtomicBool::new(false),
-            state: Mutex::new((vec![Vec::new(); nonces as usize], None)),
-        }
-    }
-
-    fn push(&self, nonce: Nonce, index: LabelIndex) -> ControlFlow<()> {
-        if self.done.load(Ordering::Relaxed) {
-            return ControlFlow::Break(());
-        }
-        let mut state = self.state.lock();
-        let (lists, winner) = &mut *state;
-        if winner.is_some() {
-            return ControlFlow::Break(());
-        }
-        let slot = nonce.0.wrapping_sub(self.first_nonce) as usize;
-        let Some(list) = lists.get_mut(slot) else { return ControlFlow::Continue(()) };
-        list.push(index.0);
-        if list.len() < self.k2 {
-            return ControlFlow::Continue(());
-        }
-        *winner = Some(nonce.0);
-        self.done.store(true, Ordering::Relaxed);
-        ControlFlow::Break(())
-    }
-
-    fn winner(self) -> Option<(Nonce, Vec<u64>)> {
-        let (mut lists, winner) = self.state.into_inner();
-        let nonce = winner?;
-        let list = lists.get_mut(nonce.wrapping_sub(self.first_nonce) as usize)?;
-        Some((Nonce(nonce), std::mem::take(list)))
-    }
 }

@@ -22,8 +22,9 @@ pub enum ServeError {
         /// What is wrong.
         reason: String,
     },
-    /// The data directory cannot be served (locked by a writer, incomplete, bad metadata...).
-    #[error("data directory {dir}: {source}")]
+    /// The data directory cannot be served (locked by a writer, incomplete, bad metadata...); the source
+    /// names the directory or the file.
+    #[error("{source}")]
     Data {
         /// The directory.
         dir: PathBuf,

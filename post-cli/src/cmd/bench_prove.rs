@@ -6,18 +6,15 @@
 //! 2. One pass's keys for `--nonces` nonces and the threshold of mainnet data of 4 units (difficulty
 //!    top byte 0: a tie on one byte in 256, the network's real work).
 //! 3. Sweep the data again and again in a pool of `--threads` threads until `--seconds` have passed
-//!    (stopping inside a sweep), and divide the bytes scanned by the time.
+//!    (stopping at a window boundary inside a sweep), and divide the bytes scanned by the time.
 //! 4. Print a sentence, or `{"nonces": …, "threads": …, "gib_per_second": …}` with `--json`.
 
-use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use anyhow::Context as _;
 use post_core::{proving_difficulty, Challenge, LabelIndex, LabelThreshold, LockMode, NonceGroup, PostData};
-use post_proof::{sweep, AesBackend, CancelToken, Error, LabelRegion, LabelScanner, MappedData, NonceKeys};
+use post_proof::{measure_scan, AesBackend, LabelRegion, LabelScanner, MappedData, NonceKeys};
 use rayon::prelude::*;
 
 /// Measure the proving scan's throughput.
@@ -92,24 +89,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let scanner = LabelScanner::new(backend, &keys, threshold)?;
 
     // Step 3.
-    let scanned = AtomicU64::new(0);
-    let cancel = CancelToken::new();
-    let clock = Instant::now();
-    let on_chunk = |bytes: u64| {
-        scanned.fetch_add(bytes, Ordering::Relaxed);
-        if clock.elapsed().as_secs_f64() >= args.seconds {
-            cancel.cancel();
-        }
-    };
-    pool.install(|| loop {
-        match sweep(&regions, &scanner, &cancel, &on_chunk, &|_, _| ControlFlow::Continue(())) {
-            Ok(_) if clock.elapsed().as_secs_f64() < args.seconds => continue,
-            Ok(_) | Err(Error::Cancelled) => return Ok(()),
-            Err(e) => return Err(e),
-        }
-    })?;
-    let elapsed = clock.elapsed().as_secs_f64();
-    let gib_per_second = scanned.load(Ordering::Relaxed) as f64 / GIB / elapsed;
+    let limit = std::time::Duration::from_secs_f64(args.seconds);
+    let (scanned, elapsed) = pool.install(|| measure_scan(&regions, &scanner, args.nonces, limit))?;
+    let elapsed = elapsed.as_secs_f64();
+    let gib_per_second = scanned as f64 / GIB / elapsed;
 
     // Step 4.
     if args.json {
@@ -121,7 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.nonces,
             backend.name(),
             total as f64 / GIB,
-            scanned.load(Ordering::Relaxed) as f64 / GIB,
+            scanned as f64 / GIB,
         );
     }
     Ok(ExitCode::SUCCESS)

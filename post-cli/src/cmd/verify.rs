@@ -1,8 +1,9 @@
 //! `post verify`: check a proof against a challenge and the data's identity, as a network node would
 //! but stricter (see `post_proof::Verifier`).
 //!
-//! 1. Read the proof JSON and the identity and size: `--dir`'s `postdata_metadata.json` or `--metadata`.
-//!    No label file is read.
+//! 1. Read the proof: the file `post prove` writes (`{"proof", "metadata"}`: challenge, identity and size
+//!    included, nothing else needed), or a bare `{"nonce", "indices", "pow"}` with `--challenge` and the
+//!    identity and size from `--dir`'s `postdata_metadata.json` or `--metadata`. No label file is read.
 //! 2. The verifier's parameters: the preset's, overridden by `--k1 --k2 --k3 --pow-difficulty --scrypt-n
 //!    --labels-per-unit`. The labels per unit are the verifier's, as on the network.
 //! 3. Recompute k3 of the proof's labels, picked by a seed (random unless `--seed`, printed so that a
@@ -15,25 +16,28 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use post_core::{Challenge, InitConfig, PostMetadata, Proof, ProofConfig, ProofMetadata, ScryptParams};
+use post_core::{
+    Challenge, InitConfig, PostMetadata, Preset, Proof, ProofConfig, ProofMetadata, ProofRecord, ScryptParams,
+};
 use post_proof::{Mode, PowJob, PowVerifier, RandomXMode, RandomXPow, Verifier};
 
-use super::prove::Thresholds;
+use crate::thresholds::Thresholds;
 use crate::util::{hex32, scrypt_n};
 
 /// Verify a proof: exit code 0 when valid, 1 when invalid (the reason on stderr), 2 on a usage or I/O
 /// error. Checks a random subset of k3 indices (the seed is printed) unless `--all`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The proof, JSON `{"nonce", "indices", "pow"}`.
+    /// The proof: the file `post prove` writes (`{"proof", "metadata"}`), or a bare
+    /// `{"nonce", "indices", "pow"}` with --challenge and --dir or --metadata.
     #[arg(long)]
     proof: PathBuf,
-    /// The challenge the proof answers, 64 hex digits.
+    /// The challenge the proof answers, 64 hex digits (read from the proof file when it has one).
     #[arg(long, value_parser = hex32, value_name = "HEX32")]
-    challenge: [u8; 32],
+    challenge: Option<[u8; 32]>,
     /// The data directory whose metadata names the node, the commitment ATX and the units (no label file
-    /// is read).
-    #[arg(long, required_unless_present = "metadata", conflicts_with = "metadata")]
+    /// is read; not needed with a proof file that has its metadata).
+    #[arg(long, conflicts_with = "metadata")]
     dir: Option<PathBuf>,
     /// A `postdata_metadata.json` file instead of `--dir`.
     #[arg(long)]
@@ -68,25 +72,50 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Step 1.
     let proof_text =
         std::fs::read_to_string(&args.proof).with_context(|| format!("reading {}", args.proof.display()))?;
-    let proof = Proof::from_json(&proof_text).with_context(|| format!("{}", args.proof.display()))?;
-    let meta = match (&args.dir, &args.metadata) {
-        (Some(dir), _) => PostMetadata::load(dir)?,
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            PostMetadata::from_json(&text, path)?
+    let (proof, metadata) = match ProofRecord::from_json(&proof_text) {
+        Ok(record) => {
+            if let Some(challenge) = args.challenge {
+                anyhow::ensure!(
+                    challenge == *record.metadata.challenge.as_bytes(),
+                    "--challenge differs from the challenge in {}",
+                    args.proof.display()
+                );
+            }
+            (record.proof, record.metadata)
         }
-        (None, None) => anyhow::bail!("give --dir or --metadata"),
-    };
-    let metadata = ProofMetadata {
-        node_id: meta.node_id,
-        commitment_atx_id: meta.commitment_atx_id,
-        challenge: Challenge(args.challenge),
-        num_units: meta.num_units,
-        labels_per_unit: None,
+        Err(_) => {
+            let proof = Proof::from_json(&proof_text).with_context(|| format!("{}", args.proof.display()))?;
+            let challenge = args.challenge.with_context(|| {
+                format!("{} is a bare proof without metadata: give --challenge", args.proof.display())
+            })?;
+            let meta = match (&args.dir, &args.metadata) {
+                (Some(dir), _) => PostMetadata::load(dir)?,
+                (None, Some(path)) => {
+                    let text =
+                        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                    PostMetadata::from_json(&text, path)?
+                }
+                (None, None) => anyhow::bail!(
+                    "{} is a bare proof without metadata: give --dir or --metadata",
+                    args.proof.display()
+                ),
+            };
+            let metadata = ProofMetadata {
+                node_id: meta.node_id,
+                commitment_atx_id: meta.commitment_atx_id,
+                challenge: Challenge(challenge),
+                num_units: meta.num_units,
+                labels_per_unit: Some(meta.labels_per_unit),
+            };
+            (proof, metadata)
+        }
     };
 
     // Step 2.
-    let preset = args.thresholds.preset();
+    let implied = metadata
+        .labels_per_unit
+        .and_then(|lpu| Preset::ALL.into_iter().find(|p| p.init_config().labels_per_unit == lpu));
+    let preset = args.thresholds.preset.or(implied).unwrap_or(Preset::Mainnet);
     let (proof_defaults, init_defaults) = (preset.proof_config(), preset.init_config());
     let proof_config = ProofConfig {
         k1: args.thresholds.k1.unwrap_or(proof_defaults.k1),
@@ -99,13 +128,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         scrypt: args.scrypt_n.unwrap_or(init_defaults.scrypt),
         ..init_defaults
     };
-    if meta.labels_per_unit != init_config.labels_per_unit {
+    if let Some(lpu) = metadata.labels_per_unit.filter(|&lpu| lpu != init_config.labels_per_unit) {
         eprintln!(
-            "verify: warning: the data's metadata says {} labels per unit, the verifier uses {} (--labels-per-unit \
-             or --preset)",
-            meta.labels_per_unit, init_config.labels_per_unit
+            "verify: warning: the data has {lpu} labels per unit, the verifier uses {} (--labels-per-unit or \
+             --preset)",
+            init_config.labels_per_unit
         );
     }
+    let metadata = ProofMetadata { labels_per_unit: None, ..metadata };
 
     // Step 3.
     let mode = if args.all {

@@ -219,6 +219,41 @@ pub fn signal(child: &Child, signal: libc::c_int) {
     assert_eq!(rc, 0, "kill({}, {signal})", child.id());
 }
 
+/// Freezes a child with SIGSTOP and returns once every one of its threads has stopped: `true`, or
+/// `false` when the child had already exited.
+///
+/// kill(2) only queues the stop: each thread stops when it next leaves the kernel, so a thread in the
+/// middle of a `write` finishes it after kill returns. A snapshot taken right after kill can therefore
+/// miss bytes that land a moment later. The threads' states in `/proc/<pid>/task/*/stat` say when the
+/// whole process has stopped.
+pub fn freeze(child: &Child) -> bool {
+    signal(child, libc::SIGSTOP);
+    let tasks = PathBuf::from(format!("/proc/{}/task", child.id()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let states: Vec<char> = std::fs::read_dir(&tasks)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
+            .filter_map(|stat| thread_state(&stat))
+            .collect();
+        if states.is_empty() || states.contains(&'Z') || states.contains(&'X') {
+            return false;
+        }
+        if states.iter().all(|s| matches!(s, 'T' | 't')) {
+            return true;
+        }
+        assert!(Instant::now() < deadline, "process {} did not stop: thread states {states:?}", child.id());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The state letter of a `/proc/<pid>/task/<tid>/stat` line: the field after the parenthesised name
+/// (which may itself hold spaces and parentheses).
+fn thread_state(stat: &str) -> Option<char> {
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
 /// A seed from the clock, printed so that a failure can be replayed (set it in the test by hand).
 pub fn seed() -> u64 {
     let s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;

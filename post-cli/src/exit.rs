@@ -1,0 +1,4 @@
+//! Exit codes shared by the subcommands (the README lists them).
+
+/// Stopped by Ctrl-C or SIGTERM with the state saved: run the same command again to continue.
+pub const EXIT_INTERRUPTED: u8 = 130;
