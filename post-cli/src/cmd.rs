@@ -6,6 +6,7 @@ pub mod bench_pow;
 pub mod bench_prove;
 pub mod bench_verify;
 pub mod commitment;
+pub mod identity;
 pub mod info;
 pub mod init;
 pub mod label;

@@ -4,12 +4,9 @@
 //! Exit codes: 0 success, 1 a negative answer (an invalid proof, corrupt data), 2 a usage or I/O error.
 
 mod cmd;
-mod exit;
+mod identity_file;
 mod progress;
-mod prove_estimate;
-mod prove_progress;
 mod provider;
-mod thresholds;
 mod util;
 
 use std::process::ExitCode;
@@ -38,6 +35,8 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Print the commitment (BLAKE3 of node id and commitment ATX id) as hex.
     Commitment(cmd::commitment::Args),
+    /// Create an identity key file as the node keeps it, or print the node id of one.
+    Identity(cmd::identity::Args),
     /// Show a data directory: identity, size, the state of every file, the VRF nonce and the lock.
     Info(cmd::info::Args),
     /// Initialize PoST data, or resume, grow or finish a data directory (never deletes data).
@@ -66,6 +65,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Bench(args) => cmd::bench::run(args),
         Command::Commitment(args) => cmd::commitment::run(args),
+        Command::Identity(args) => cmd::identity::run(args),
         Command::Info(args) => cmd::info::run(args),
         Command::Init(args) => cmd::init::run(args),
         Command::Label(args) => cmd::label::run(args),

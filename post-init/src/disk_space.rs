@@ -7,6 +7,26 @@ use std::path::Path;
 
 use crate::Error;
 
+/// A byte count for messages, in binary units with two decimals (`1.50 GiB`, `16.00 PiB`, `7 B`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bytes(pub u64);
+
+impl std::fmt::Display for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+        if self.0 < 1024 {
+            return write!(f, "{} B", self.0);
+        }
+        let mut value = self.0 as f64 / 1024.0;
+        let mut unit = 0;
+        while value >= 1024.0 && unit + 1 < UNITS.len() {
+            value /= 1024.0;
+            unit += 1;
+        }
+        write!(f, "{value:.2} {}", UNITS[unit])
+    }
+}
+
 /// Bytes an unprivileged process may still write on the filesystem holding `dir`.
 ///
 /// # Errors
@@ -31,6 +51,15 @@ pub fn available_bytes(dir: &Path) -> Result<u64, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_counts_read_as_binary_units() {
+        let cases =
+            [(7, "7 B"), (1536, "1.50 KiB"), (1 << 30, "1.00 GiB"), (1 << 54, "16.00 PiB"), (u64::MAX, "16.00 EiB")];
+        for (n, text) in cases {
+            assert_eq!(Bytes(n).to_string(), text);
+        }
+    }
 
     #[test]
     fn reports_space_or_a_named_error() {

@@ -43,8 +43,10 @@ pub enum Error {
     },
     /// There is not enough free space to start.
     #[error(
-        "{dir}: {needed} bytes must still be written but only {available} bytes are free; free some space, \
-         use another directory, or initialize fewer files with --from-file/--to-file"
+        "{dir}: the data needs {} more on disk but only {} is free; free some space, use another \
+         directory or fewer units, or initialize fewer files with --from-file/--to-file",
+        crate::disk_space::Bytes(*needed),
+        crate::disk_space::Bytes(*available)
     )]
     NotEnoughSpace {
         /// The data directory.
@@ -202,7 +204,7 @@ mod tests {
             ),
             (Error::Io { path: p(), action: "writing", source: io() }, &["writing /data/post/postdata_2.bin", "fire"]),
             (Error::DiskFull { path: p(), source: io() }, &["postdata_2.bin", "resume"]),
-            (Error::NotEnoughSpace { dir: p(), needed: 100, available: 7 }, &["100 bytes", "7 bytes", "--from-file"]),
+            (Error::NotEnoughSpace { dir: p(), needed: 100, available: 7 }, &["100 B", "7 B", "--from-file"]),
             (
                 Error::Mismatch { dir: p(), field: "NodeId", on_disk: "aa".into(), requested: "bb".into() },
                 &["NodeId = aa", "bb was requested", "nothing was changed"],

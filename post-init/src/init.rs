@@ -3,14 +3,17 @@
 //!
 //! ```text
 //! prepare (reads only; holds the exclusive lock from here on):
+//!  0. For a directory that does not exist yet, check the parameters, the file range and the free space
+//!     before creating it; a refused run leaves no directory behind.
 //!  1. Lock the directory. With metadata on disk, the identity, LabelsPerUnit and MaxFileSize must equal
 //!     the request and the units may only grow; without it, no data file may exist.
-//!  2. Classify every selected file against the (new) layout: complete, partial, torn (ends inside a
-//!     label), missing; an oversized file or a stray postdata_*.bin stops everything.
+//!  2. Check that the bytes the selected files still miss fit in the free space (arithmetic on the
+//!     layout and the files found on disk, before any per-file table is built), then classify every
+//!     selected file against the (new) layout: complete, partial, torn (ends inside a label), missing;
+//!     an oversized file or a stray postdata_*.bin stops everything.
 //!  3. Recompute the last labels of every existing selected file (see `resume`: a wrong head stops
 //!     everything, a wrong tail is a lost write and is rewritten), and the full label of the recorded
 //!     VRF nonce (see `vrf`); when the data grows, drop a nonce that no longer qualifies.
-//!  4. Check that the remaining bytes fit in the free space.
 //! run:
 //!  5. Save the metadata first, so the identity and size are on disk before any label.
 //!  6. Cut torn labels, then write the missing labels through the pipeline (see `pipeline`), saving each
@@ -150,13 +153,76 @@ impl std::fmt::Debug for PreparedInit<'_> {
 pub fn prepare<'a>(request: &InitRequest, labeller: &'a dyn Labeller) -> Result<PreparedInit<'a>, Error> {
     let config = request.config.validate()?;
     let dir = request.dir.as_path();
-    if !dir.exists() {
-        fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.to_path_buf(),
-            action: "creating the data directory",
-            source,
-        })?;
+    let created = if dir.exists() { Vec::new() } else { create_checked(request, &config)? };
+    let had_lock_file = dir.join(post_core::LOCK_FILE).exists();
+    let prepared = prepare_in(request, &config, labeller);
+    match &prepared {
+        Err(Error::Core(post_core::Error::Locked { .. })) | Ok(_) => {}
+        Err(_) => remove_leftovers(dir, had_lock_file, &created),
     }
+    prepared
+}
+
+/// Step 0: checks a request for a directory that does not exist yet, then creates it; returns the
+/// directories created, deepest first.
+fn create_checked(request: &InitRequest, config: &InitConfig) -> Result<Vec<PathBuf>, Error> {
+    let dir = request.dir.as_path();
+    config.check_units(request.num_units)?;
+    let layout = PostMetadata::new(request.node_id, request.atx_id, config, request.num_units).layout()?;
+    let files = select_files(request.files.clone(), &layout)?;
+    let existing_parent = dir.ancestors().skip(1).find(|a| a.is_dir()).unwrap_or(Path::new("."));
+    let available = available_bytes(existing_parent)?;
+    let needed = bytes_of_files(&layout, &files);
+    if needed > available {
+        return Err(Error::NotEnoughSpace { dir: dir.to_path_buf(), needed, available });
+    }
+    let created: Vec<PathBuf> = dir.ancestors().take_while(|a| !a.exists()).map(Path::to_path_buf).collect();
+    fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        action: "creating the data directory",
+        source,
+    })?;
+    Ok(created)
+}
+
+/// After a refusal, removes what the attempt added to a directory that holds no data: the lock file it
+/// created (taken again first, so that a lock another process holds is never removed) and the
+/// directories [`create_checked`] created. A directory with anything else in it is left alone.
+fn remove_leftovers(dir: &Path, had_lock_file: bool, created: &[PathBuf]) {
+    let only_lock = || {
+        fs::read_dir(dir)
+            .map(|entries| entries.flatten().all(|e| e.file_name() == std::ffi::OsStr::new(post_core::LOCK_FILE)))
+            .unwrap_or(false)
+    };
+    if !had_lock_file && only_lock() {
+        if let Ok(lock) = DirLock::acquire(dir, LockMode::Exclusive) {
+            if only_lock() {
+                let _ = fs::remove_file(dir.join(post_core::LOCK_FILE));
+            }
+            drop(lock);
+        }
+    }
+    for d in created {
+        if fs::remove_dir(d).is_err() {
+            break;
+        }
+    }
+}
+
+/// The bytes files `files` of `layout` hold when complete.
+fn bytes_of_files(layout: &Layout, files: &RangeInclusive<u32>) -> u64 {
+    let labels = layout.file_labels(*files.start()).start..layout.file_labels(*files.end()).end;
+    (labels.end - labels.start) * LABEL_SIZE
+}
+
+/// Steps 1–3 on a directory that exists.
+fn prepare_in<'a>(
+    request: &InitRequest,
+    config: &InitConfig,
+    labeller: &'a dyn Labeller,
+) -> Result<PreparedInit<'a>, Error> {
+    let config = *config;
+    let dir = request.dir.as_path();
     let (guard, existing) = lock_and_load(dir)?;
     let mut metadata = match &existing {
         Some(old) => {
@@ -170,6 +236,22 @@ pub fn prepare<'a>(request: &InitRequest, labeller: &'a dyn Labeller) -> Result<
     config.check_units(request.num_units)?;
     let layout = metadata.layout()?;
     let files = select_files(request.files.clone(), &layout)?;
+    // Whole labels already on disk in the selected files; the rest must fit in the free space. (Labels
+    // that are rewritten overwrite bytes the files have, so this is exactly what the run adds.)
+    let present: u64 = old_files(&guard)
+        .iter()
+        .filter(|f| files.contains(&f.index) && f.index < layout.num_files())
+        .map(|f| {
+            let len = f.len_on_disk();
+            (len - len % LABEL_SIZE).min(layout.expected_file_size(f.index))
+        })
+        .sum();
+    let selected_bytes = bytes_of_files(&layout, &files);
+    let needed = selected_bytes - present.min(selected_bytes);
+    let available = available_bytes(dir)?;
+    if needed > available {
+        return Err(Error::NotEnoughSpace { dir: dir.to_path_buf(), needed, available });
+    }
     let on_disk = lengths_on_disk(&guard, &layout);
     let params = config.scrypt;
     let commitment = metadata.commitment();
@@ -228,14 +310,6 @@ pub fn prepare<'a>(request: &InitRequest, labeller: &'a dyn Labeller) -> Result<
     vrf.offer(best);
 
     let to_write_bytes: u64 = segments.iter().map(|s| (s.labels.end - s.labels.start) * LABEL_SIZE).sum();
-    // Rewritten labels overwrite bytes the files already have.
-    let overwritten: u64 = rewrites.iter().map(|(_, keep, whole)| whole - keep).sum();
-    let needed = to_write_bytes - overwritten;
-    let available = available_bytes(dir)?;
-    if needed > available {
-        return Err(Error::NotEnoughSpace { dir: dir.to_path_buf(), needed, available });
-    }
-    let selected_bytes = files.clone().map(|i| layout.expected_file_size(i)).sum();
     let summary = InitSummary {
         dir: dir.to_path_buf(),
         total_bytes: layout.total_bytes(),
@@ -391,13 +465,18 @@ fn select_files(files: Option<RangeInclusive<u32>>, layout: &Layout) -> Result<R
     Ok(files)
 }
 
+/// The files of the old layout as found when the lock was taken (none for a fresh directory).
+fn old_files(guard: &Guard) -> &[post_core::FileStatus] {
+    match guard {
+        Guard::Existing(data) => data.files(),
+        Guard::Fresh(_) => &[],
+    }
+}
+
 /// The length of every file of `layout` as found when the lock was taken (`None`: missing). Files the
 /// old layout did not have cannot exist: they would have been stray files.
 fn lengths_on_disk(guard: &Guard, layout: &Layout) -> Vec<Option<u64>> {
-    let old = match guard {
-        Guard::Existing(data) => data.files(),
-        Guard::Fresh(_) => &[],
-    };
+    let old = old_files(guard);
     (0..layout.num_files() as usize)
         .map(|i| old.get(i).filter(|f| f.state != FileState::Missing).map(|f| f.len_on_disk()))
         .collect()

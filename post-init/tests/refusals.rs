@@ -113,5 +113,10 @@ fn not_enough_space_writes_nothing() {
     request.config.max_file_size = 1 << 40;
     let err = common::init(&request).unwrap_err();
     assert!(matches!(err, Error::NotEnoughSpace { needed, .. } if needed == 1 << 54), "{err}");
-    assert!(common::snapshot(&dir).is_empty());
+    assert!(err.to_string().contains("16.00 PiB"), "{err}");
+    assert!(!dir.exists(), "checked before the directory is created");
+    // An existing empty directory keeps nothing either, not even a lock file.
+    std::fs::create_dir(&dir).unwrap();
+    assert!(matches!(common::init(&request), Err(Error::NotEnoughSpace { .. })));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
 }

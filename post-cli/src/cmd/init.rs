@@ -13,6 +13,7 @@ use post_core::{AtxId, InitConfig, NodeId, PostMetadata, Preset, ScryptParams, M
 use post_init::{CancelToken, InitEnd, InitRequest, Tuning};
 use post_oracle::Labeller;
 
+use crate::identity_file::{Identity, IDENTITY_FILE, NODE_KEY_PATH};
 use crate::progress::Progress;
 use crate::util::{hex32, scrypt_n};
 
@@ -123,7 +124,9 @@ pub struct Args {
     /// The data directory (created when missing).
     #[arg(long)]
     dir: PathBuf,
-    /// The node id (public key), 64 hex digits; for an existing directory, from its metadata.
+    /// The node id (public key), 64 hex digits. For an existing directory, from its metadata; for a new
+    /// one, from `identity.key` in the directory, which is created (a new ed25519 key, as postcli does)
+    /// when missing. A key there must belong to this node id.
     #[arg(long, value_parser = hex32, value_name = "HEX32")]
     node_id: Option<[u8; 32]>,
     /// The commitment ATX id, 64 hex digits; for an existing directory, from its metadata.
@@ -159,11 +162,22 @@ pub struct Args {
 /// Bad arguments, a refused directory (locked, other identity, fewer units, not enough space, corrupt
 /// tail), or a failure while writing.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let request = request(&args)?;
+    let (request, new_identity) = request(&args)?;
     let labeller = args.compute.labeller()?;
     let cancel = cancel_on_ctrl_c("init")?;
     args.compute.install(|| {
         let prepared = post_init::prepare(&request, labeller.as_ref())?;
+        // The key is saved once the directory passed every check, before the first label is written.
+        if let Some(identity) = &new_identity {
+            let path = request.dir.join(IDENTITY_FILE);
+            identity.write_new(&path)?;
+            tracing::info!(
+                "init: new identity {}: its key is in {}; the node smeshes this data only with this key — copy the \
+                 file to <node data>/{NODE_KEY_PATH} (go-spacemesh), or keep it here for postcli",
+                identity.node_id(),
+                path.display()
+            );
+        }
         print_summary(prepared.summary(), &request, labeller.as_ref());
         let progress = Progress::new("init", false);
         let clock = std::time::Instant::now();
@@ -179,6 +193,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             };
             let report = serde_json::json!({
                 "dir": request.dir.display().to_string(),
+                "node_id": request.node_id.to_string(),
                 "state": state,
                 "labels_written": outcome.labels_written,
                 "seconds": seconds,
@@ -216,8 +231,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The library request: arguments first, then the existing metadata, then the preset.
-fn request(args: &Args) -> anyhow::Result<InitRequest> {
+/// The library request: arguments first, then the existing metadata, then the preset; and the new
+/// identity to save when the node id comes from a key made for this directory.
+fn request(args: &Args) -> anyhow::Result<(InitRequest, Option<Identity>)> {
     let existing = if args.dir.join(METADATA_FILE).exists() { Some(PostMetadata::load(&args.dir)?) } else { None };
     let preset = args.compute.preset_or_default();
     let base = preset.init_config();
@@ -242,11 +258,7 @@ fn request(args: &Args) -> anyhow::Result<InitRequest> {
     let missing = |what: &str| {
         anyhow::anyhow!("{what} is required for a new data directory ({} has no {METADATA_FILE})", args.dir.display())
     };
-    let node_id = match (args.node_id, &existing) {
-        (Some(id), _) => NodeId(id),
-        (None, Some(m)) => m.node_id,
-        (None, None) => return Err(missing("--node-id")),
-    };
+    let (node_id, new_identity) = node_identity(args, existing.as_ref())?;
     let atx_id = match (args.atx_id, &existing) {
         (Some(id), _) => AtxId(id),
         (None, Some(m)) => m.commitment_atx_id,
@@ -270,7 +282,44 @@ fn request(args: &Args) -> anyhow::Result<InitRequest> {
             request.files = Some(*files.start()..=layout.num_files().saturating_sub(1));
         }
     }
-    Ok(request)
+    Ok((request, new_identity))
+}
+
+/// The node id: `--node-id`, else the metadata's, else the key in `<dir>/identity.key`, else a new key
+/// (returned, to be saved once the directory passed its checks). A key in the directory must belong to
+/// the node id used, since the node can only smesh the data with that key.
+fn node_identity(args: &Args, existing: Option<&PostMetadata>) -> anyhow::Result<(NodeId, Option<Identity>)> {
+    let key_path = args.dir.join(IDENTITY_FILE);
+    let key = if key_path.exists() { Some(Identity::load(&key_path)?) } else { None };
+    if let Some(key) = &key {
+        let key_id = key.node_id();
+        let conflict = match (args.node_id.map(NodeId), existing) {
+            (Some(given), _) if given != key_id => Some(("--node-id", given)),
+            (None, Some(m)) if m.node_id != key_id => Some(("the data's NodeId (postdata_metadata.json)", m.node_id)),
+            _ => None,
+        };
+        if let Some((what, other)) = conflict {
+            anyhow::bail!(
+                "{} holds the key of node id {key_id}, but {what} is {other}; the node can only smesh data with the \
+                 key of its node id — put that key there (copy it from <node data>/{NODE_KEY_PATH}) or move {} \
+                 away; nothing was changed",
+                key_path.display(),
+                key_path.display()
+            );
+        }
+    }
+    Ok(match (args.node_id, existing, key) {
+        (Some(id), _, _) => (NodeId(id), None),
+        (None, Some(m), _) => (m.node_id, None),
+        (None, None, Some(key)) => {
+            tracing::info!("init: node id {} from {}", key.node_id(), key_path.display());
+            (key.node_id(), None)
+        }
+        (None, None, None) => {
+            let key = Identity::generate()?;
+            (key.node_id(), Some(key))
+        }
+    })
 }
 
 fn print_summary(s: &post_init::InitSummary, request: &InitRequest, labeller: &dyn Labeller) {
