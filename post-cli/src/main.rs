@@ -4,9 +4,13 @@
 //! Exit codes: 0 success, 1 a negative answer (an invalid proof, corrupt data), 2 a usage or I/O error.
 
 mod cmd;
+mod exit;
 mod identity_file;
 mod progress;
+mod prove_estimate;
+mod prove_progress;
 mod provider;
+mod thresholds;
 mod util;
 
 use std::process::ExitCode;
