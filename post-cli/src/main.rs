@@ -10,6 +10,7 @@ mod progress;
 mod prove_estimate;
 mod prove_progress;
 mod provider;
+mod shutdown_signal;
 mod thresholds;
 mod util;
 
@@ -37,6 +38,8 @@ struct Cli {
 enum Command {
     /// Measure throughput on this machine (`post bench label`: labels per second of a provider).
     Bench(cmd::bench::Args),
+    /// Verify PoST proofs and sign certificates for PoETs over HTTP (the network's certifier).
+    Certifier(cmd::certifier::Args),
     /// Print the commitment (BLAKE3 of node id and commitment ATX id) as hex.
     Commitment(cmd::commitment::Args),
     /// Create an identity key file as the node keeps it, or print the node id of one.
@@ -45,6 +48,8 @@ enum Command {
     Info(cmd::info::Args),
     /// Initialize PoST data, or resume, grow or finish a data directory (never deletes data).
     Init(cmd::init::Args),
+    /// Compute k2 proofs of work for remote proving services over HTTP (the network's k2pow-service).
+    K2powService(cmd::k2pow_service::Args),
     /// Compute labels and print them as `<index> <64 hex digits>` lines.
     Label(cmd::label::Args),
     /// Combine data directories initialized in pieces (--from-file/--to-file) into one.
@@ -68,10 +73,12 @@ fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Certifier(args) => cmd::certifier::run(args),
         Command::Commitment(args) => cmd::commitment::run(args),
         Command::Identity(args) => cmd::identity::run(args),
         Command::Info(args) => cmd::info::run(args),
         Command::Init(args) => cmd::init::run(args),
+        Command::K2powService(args) => cmd::k2pow_service::run(args),
         Command::Label(args) => cmd::label::run(args),
         Command::Merge(args) => cmd::merge::run(args),
         Command::Prove(args) => cmd::prove::run(args),

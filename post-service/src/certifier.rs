@@ -106,6 +106,11 @@ impl Certifier {
         self.app.key.verifying_key().to_bytes()
     }
 
+    /// The public key as standard base64 (how PoETs are configured with it).
+    pub fn public_key_base64(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(self.public_key())
+    }
+
     /// Serves `POST /certify` on `listener` (and `GET /metrics` on `metrics`, when given) until `shutdown`
     /// completes; requests in progress are finished.
     ///

@@ -272,13 +272,13 @@ impl Shared {
             .metric(
                 "k2pow_hashes_total",
                 "counter",
-                "Hashes computed by finished searches (estimated: the search runs from 0 up, so pow + 1).",
+                "Hashes computed by finished searches, at least (the search runs from 0 up: pow + 1 per job).",
                 load(&m.hashes),
             )
             .metric(
                 "k2pow_hashes_per_second",
                 "gauge",
-                "Hash rate of the last finished search.",
+                "Hash rate of the last finished search, at least (from the hashes above).",
                 f64::from_bits(m.last_rate_bits.load(Ordering::Relaxed)),
             )
             .metric("k2pow_busy_seconds_total", "counter", "Time spent searching.", load(&m.busy_ms) / 1000.0)

@@ -86,7 +86,7 @@ fn run(shared: &Shared, threads: usize, factory: PowProverFactory, ready: onesho
                 tracing::info!(
                     job = %key.path(),
                     pow,
-                    "k2pow job done in {:.3} s, about {hashes} hashes, {rate:.0} hashes/s",
+                    "k2pow job done in {:.3} s, at least {hashes} hashes, {rate:.0} hashes/s",
                     elapsed.as_secs_f64()
                 );
                 Some(Ok(pow))
