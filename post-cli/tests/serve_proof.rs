@@ -51,27 +51,42 @@ fn full_proof_with_operator_api_and_bad_requests() {
     }
     assert!(node.is_registered(&meta.node_id), "the stream must stay open after ERROR");
 
-    // A full proof; the operator API shows it proving, then done.
+    // A full proof. The node asks once, then the operator watches /status until the proof is done but
+    // not fetched: Idle -> Proving -> DoneProving; the node fetches it: Idle.
     let challenge = challenge(0x11);
     let clock = Instant::now();
-    let mut saw_proving = false;
-    let outcome = node.prove(&meta.node_id, &challenge, Duration::from_secs(120), |_| {
+    let first = node.gen_proof_once(&meta.node_id, &challenge).unwrap();
+    assert_eq!(first.status, GenProofStatus::Ok as i32);
+    assert!(first.proof.is_none(), "a proof cannot be ready at once");
+    let mut shapes = Vec::new();
+    loop {
         let (code, body) = http_get(api, "/status");
         assert_eq!(code, 200);
-        if body.starts_with(r#"{"Proving":{"nonces":{"start":"#) {
-            saw_proving = true;
+        if body.starts_with(r#"{"Proving":"#) {
             let v: serde_json::Value = serde_json::from_str(&body).unwrap();
             assert!(v["Proving"]["position"].is_u64(), "{body}");
-            assert!(v["Proving"]["nonces"]["end"].is_u64(), "{body}");
+            assert!(v["Proving"]["nonces"]["start"].is_u64() && v["Proving"]["nonces"]["end"].is_u64(), "{body}");
+            assert_eq!(v.as_object().unwrap().len(), 1, "{body}");
+            assert_eq!(v["Proving"].as_object().unwrap().len(), 2, "{body}");
+            assert_eq!(v["Proving"]["nonces"].as_object().unwrap().len(), 2, "{body}");
+            if shapes.last() != Some(&"Proving") {
+                shapes.push("Proving");
+            }
+        } else if body == r#""DoneProving""# {
+            shapes.push("DoneProving");
+            break;
         } else {
-            assert!(body == r#""DoneProving""#, "unexpected status while proving: {body}");
+            panic!("unexpected /status while proving: {body}");
         }
-    });
+        assert!(clock.elapsed() < Duration::from_secs(120), "no proof:\n{}", service.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(shapes, ["Proving", "DoneProving"]);
+    let outcome = node.prove(&meta.node_id, &challenge, Duration::from_secs(10), |_| {});
     let took = clock.elapsed();
     let ProofOutcome::Proof(answer) = outcome else { panic!("ERROR instead of a proof:\n{}", service.log()) };
     eprintln!("challenge-to-proof time: {took:?} (light RandomX, {} labels, N = {SCRYPT_N})", LABELS_PER_UNIT * 2);
     verify(&answer, &challenge);
-    assert!(saw_proving || took < Duration::from_millis(500), "the operator API never showed Proving");
     // Fetched: the reference goes back to Idle.
     assert_eq!(http_get(api, "/status"), (200, r#""Idle""#.to_string()));
 
@@ -89,6 +104,7 @@ fn full_proof_with_operator_api_and_bad_requests() {
     let (code, metrics) = http_get(api, "/metrics");
     assert_eq!(code, 200);
     assert!(metrics.contains("post_service_proofs_sent_total 2\n"), "{metrics}");
+    assert!(metrics.contains("post_service_proof_ready 1\n"), "{metrics}");
     assert!(metrics.contains("post_service_error_answers_total 2\n"), "{metrics}");
     assert!(metrics.contains("# TYPE post_service_node_requests_total counter\n"), "{metrics}");
 
@@ -113,4 +129,46 @@ fn full_proof_with_operator_api_and_bad_requests() {
 
 fn challenge_bytes(byte: u8) -> [u8; 32] {
     challenge(byte)
+}
+
+/// A job that fails (here: the data was damaged after the start-up check, so the proof found does not
+/// verify) answers ERROR once, naming the bad labels in the log; the next request retries it, and once the
+/// data is repaired the retry proves.
+#[test]
+fn failed_job_answers_error_once_then_retries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = data_dir(tmp.path(), "data");
+    let node = FakeNode::start();
+    let mut service = ServiceProcess::spawn(&serve_args(&dir, &format!("http://{}", node.address())));
+    let meta = node.wait_registered(1, Duration::from_secs(30));
+
+    // Damage every label but the first file's (which the start-up check reads).
+    let originals: Vec<(std::path::PathBuf, Vec<u8>)> = (1..5)
+        .map(|i| dir.join(format!("postdata_{i}.bin")))
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    for (path, bytes) in &originals {
+        let damaged: Vec<u8> = bytes.iter().map(|b| b ^ 0x5a).collect();
+        std::fs::write(path, damaged).unwrap();
+    }
+    let challenge = challenge(0x44);
+    let outcome = node.prove(&meta.node_id, &challenge, Duration::from_secs(120), |_| {});
+    assert!(matches!(outcome, ProofOutcome::Error), "a proof from damaged data: {outcome:?}");
+    let line = service.wait_line("failed", Duration::from_secs(5));
+    assert!(service.log().contains("postdata_"), "the log does not name the bad labels' files:\n{}", service.log());
+    eprintln!("failed job: {line}");
+
+    // Repaired: the next request for the same challenge retries, and proves.
+    for (path, bytes) in &originals {
+        std::fs::write(path, bytes).unwrap();
+    }
+    let outcome = node.prove(&meta.node_id, &challenge, Duration::from_secs(120), |_| {});
+    let ProofOutcome::Proof(answer) = outcome else { panic!("no retry after ERROR:\n{}", service.log()) };
+    verify(&answer, &challenge);
+    assert!(node.violations().is_empty(), "{:?}", node.violations());
+    node.assert_latencies("serve_proof (failed job)");
+    assert_eq!(service.terminate(Duration::from_secs(10)), Some(0), "{}", service.log());
 }
