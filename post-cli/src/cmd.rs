@@ -16,6 +16,7 @@ pub mod merge;
 pub mod prove;
 pub mod providers;
 pub mod repair;
+pub mod serve;
 pub mod shrink;
 pub mod verify;
 pub mod verify_data;

@@ -60,6 +60,8 @@ enum Command {
     Providers(cmd::providers::Args),
     /// Recompute every label and rewrite exactly the bad ones in place.
     Repair(cmd::repair::Args),
+    /// Serve proofs to a Spacemesh node over gRPC (the network's post-service; reconnects forever).
+    Serve(cmd::serve::Args),
     /// Reduce a data directory to fewer units (shows what it deletes; needs --yes).
     Shrink(cmd::shrink::Args),
     /// Verify a proof: exit code 0 valid, 1 invalid (reason on stderr), 2 usage or I/O error.
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::Prove(args) => cmd::prove::run(args),
         Command::Providers(args) => cmd::providers::run(args),
         Command::Repair(args) => cmd::repair::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
         Command::Shrink(args) => cmd::shrink::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::VerifyData(args) => cmd::verify_data::run(args),
