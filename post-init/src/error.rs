@@ -168,6 +168,15 @@ pub enum Error {
         /// What is wrong and what to do.
         reason: String,
     },
+    /// Metadata cannot be rebuilt: the directory has metadata or no data, or the labels on disk are not
+    /// those of the given parameters.
+    #[error("{dir}: cannot rebuild the metadata: {reason}", dir = dir.display())]
+    Rebuild {
+        /// The data directory.
+        dir: PathBuf,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// Repair would overwrite good data: the parameters look wrong.
     #[error(
         "{dir}: refusing to repair: {reason}; check --scrypt-n (or --preset) — it must be the one the data was \
@@ -219,6 +228,7 @@ mod tests {
             (Error::Merge { reason: "file 3 twice".into() }, &["file 3 twice", "nothing was moved"]),
             (Error::Shrink { dir: p(), reason: "no".into() }, &["/data/post", "no"]),
             (Error::RepairRefused { dir: p(), reason: "odd".into() }, &["odd", "--scrypt-n"]),
+            (Error::Rebuild { dir: p(), reason: "label 3".into() }, &["rebuild the metadata", "label 3"]),
             (Error::Internal { what: "boom".into() }, &["boom", "report"]),
         ];
         // No wildcard: a new variant fails to compile here until it gets a case above.
@@ -242,9 +252,10 @@ mod tests {
                 Error::Shrink { .. } => 14,
                 Error::RepairRefused { .. } => 15,
                 Error::Internal { .. } => 16,
+                Error::Rebuild { .. } => 17,
             })
             .collect();
-        assert_eq!(kinds.len(), 17, "a variant has no formatting case");
+        assert_eq!(kinds.len(), 18, "a variant has no formatting case");
         for (err, needles) in cases {
             let text = err.to_string();
             for needle in needles {

@@ -14,6 +14,8 @@
 //! * [`prepare_shrink`] + [`PreparedShrink::apply`]: the only way to drop data, with a plan to confirm.
 //! * [`verify_data`] and [`repair`]: report every bad range; rewrite exactly the bad labels.
 //! * [`inspect`]: the state of a directory without taking its lock.
+//! * [`rebuild_metadata`]: write a lost metadata file again from the data and the known parameters,
+//!   after checking a sample of labels against them.
 //!
 //! What is never done implicitly: deleting or truncating a file, except cutting a torn last label (a
 //! length that is not a multiple of 16, which only an interrupted write of ours leaves); a wrong tail
@@ -26,6 +28,7 @@ mod merge;
 mod nonce_search;
 mod pipeline;
 mod progress;
+mod rebuild;
 mod repair;
 mod resume;
 mod sampling;
@@ -44,6 +47,7 @@ pub use merge::{merge, MergeOutcome, MergeRequest, Transfer};
 pub use nonce_search::BEYOND_BLOCK;
 pub use post_core::CancelToken;
 pub use progress::{Event, NoProgress, ProgressSink};
+pub use rebuild::{rebuild_metadata, RebuildOutcome, RebuildRequest};
 pub use repair::repair;
 pub use resume::TAIL_CHECK_LABELS;
 pub use sampling::Sampler;

@@ -148,6 +148,16 @@ pub struct Args {
     /// Last file to initialize (inclusive).
     #[arg(long)]
     to_file: Option<u32>,
+    /// Write a lost `postdata_metadata.json` again from the data files, as postcli's `-searchForNonce`:
+    /// give --node-id (or keep identity.key in the directory), --atx-id, --units and the layout the
+    /// data was written with (--preset, --labels-per-unit, --max-file-size, --scrypt-n). A sample of
+    /// stored labels is recomputed first and nothing is written when one differs; the VRF nonce is
+    /// found in the stored labels. Resume an unfinished init afterwards with plain `post init`.
+    #[arg(long, conflicts_with_all = ["from_file", "to_file"])]
+    rebuild_metadata: bool,
+    /// With --rebuild-metadata: labels to recompute besides the first and last of every file.
+    #[arg(long, value_name = "LABELS", default_value_t = 1000, requires = "rebuild_metadata")]
+    check_labels: u64,
     /// Print the result as one JSON object on stdout: `{"dir", "state": "complete" | "files_complete" |
     /// "stopped", "labels_written", "seconds", "labels_per_second", "vrf_nonce"}`.
     #[arg(long)]
@@ -162,6 +172,9 @@ pub struct Args {
 /// Bad arguments, a refused directory (locked, other identity, fewer units, not enough space, corrupt
 /// tail), or a failure while writing.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.rebuild_metadata {
+        return rebuild(&args);
+    }
     let (request, new_identity) = request(&args)?;
     let labeller = args.compute.labeller()?;
     let cancel = cancel_on_ctrl_c("init")?;
@@ -231,30 +244,103 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The library request: arguments first, then the existing metadata, then the preset; and the new
-/// identity to save when the node id comes from a key made for this directory.
-fn request(args: &Args) -> anyhow::Result<(InitRequest, Option<Identity>)> {
-    let existing = if args.dir.join(METADATA_FILE).exists() { Some(PostMetadata::load(&args.dir)?) } else { None };
+/// `--rebuild-metadata`: checks the parameters against the data and writes the metadata.
+fn rebuild(args: &Args) -> anyhow::Result<ExitCode> {
+    let required = |what: &str| anyhow::anyhow!("--rebuild-metadata needs {what}: the value the data was written with");
+    let node_id = match args.node_id {
+        Some(id) => NodeId(id),
+        None => {
+            let key_path = args.dir.join(IDENTITY_FILE);
+            if !key_path.exists() {
+                return Err(required("--node-id (or the node's key as identity.key in the directory)"));
+            }
+            Identity::load(&key_path)?.node_id()
+        }
+    };
+    let request = post_init::RebuildRequest {
+        dir: args.dir.clone(),
+        node_id,
+        atx_id: AtxId(args.atx_id.ok_or_else(|| required("--atx-id"))?),
+        config: init_config(args, None),
+        num_units: args.units.ok_or_else(|| required("--units"))?,
+        sample: args.check_labels,
+        seed: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64),
+        tuning: args.compute.tuning(),
+    };
+    let labeller = args.compute.labeller()?;
+    let cancel = cancel_on_ctrl_c("init")?;
+    args.compute.install(|| {
+        let progress = Progress::new("rebuild", false);
+        let outcome = post_init::rebuild_metadata(&request, labeller.as_ref(), &cancel, &progress);
+        progress.finish();
+        let outcome = outcome?;
+        let nonce = outcome.nonce.map(|n| n.index.0);
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "dir": request.dir.display().to_string(),
+                    "node_id": request.node_id.to_string(),
+                    "state": if outcome.metadata.is_some() { "rebuilt" } else { "stopped" },
+                    "labels_checked": outcome.labels_checked,
+                    "labels_on_disk": outcome.labels_on_disk,
+                    "num_labels": outcome.num_labels,
+                    "vrf_nonce": nonce,
+                })
+            );
+        }
+        if outcome.metadata.is_none() {
+            tracing::warn!("init: stopped before the metadata was written; run the same command again");
+            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        }
+        if !args.json {
+            println!(
+                "rebuilt {}: {} sampled labels match; VRF nonce {}",
+                PostMetadata::path(&request.dir).display(),
+                outcome.labels_checked,
+                nonce.map_or_else(|| "none yet".into(), |n| n.to_string())
+            );
+        }
+        if outcome.labels_on_disk < outcome.num_labels {
+            tracing::warn!(
+                "init: the files hold {} of the {} labels of {} units: the initialization was not finished (run \
+                 `post init --dir {}` to finish it) or --units is larger than the data's",
+                outcome.labels_on_disk,
+                outcome.num_labels,
+                request.num_units,
+                request.dir.display()
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Labels per unit, file size and label cost: the arguments, else (without --preset) the existing
+/// metadata, else the preset's.
+fn init_config(args: &Args, existing: Option<&PostMetadata>) -> InitConfig {
     let preset = args.compute.preset_or_default();
     let base = preset.init_config();
     let shape = |given: Option<u64>, on_disk: Option<u64>, preset_value: u64| {
         given.or(if args.compute.preset.is_none() { on_disk } else { None }).unwrap_or(preset_value)
     };
     let config = InitConfig {
-        labels_per_unit: shape(
-            args.labels_per_unit,
-            existing.as_ref().map(|m| m.labels_per_unit),
-            base.labels_per_unit,
-        ),
-        max_file_size: shape(args.max_file_size, existing.as_ref().map(|m| m.max_file_size), base.max_file_size),
+        labels_per_unit: shape(args.labels_per_unit, existing.map(|m| m.labels_per_unit), base.labels_per_unit),
+        max_file_size: shape(args.max_file_size, existing.map(|m| m.max_file_size), base.max_file_size),
         scrypt: args.compute.scrypt(),
         ..base
     };
     // Data that exists is not held to a preset's unit range unless a preset is asked for.
-    let config = match (&existing, args.compute.preset) {
+    match (existing, args.compute.preset) {
         (Some(_), None) => InitConfig { min_num_units: 1, max_num_units: u32::MAX, ..config },
         _ => config,
-    };
+    }
+}
+
+/// The library request: arguments first, then the existing metadata, then the preset; and the new
+/// identity to save when the node id comes from a key made for this directory.
+fn request(args: &Args) -> anyhow::Result<(InitRequest, Option<Identity>)> {
+    let existing = if args.dir.join(METADATA_FILE).exists() { Some(PostMetadata::load(&args.dir)?) } else { None };
+    let config = init_config(args, existing.as_ref());
     let missing = |what: &str| {
         anyhow::anyhow!("{what} is required for a new data directory ({} has no {METADATA_FILE})", args.dir.display())
     };
