@@ -18,7 +18,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("post-cuda", &["post-core", "post-oracle"]),
     ("post-init", &["post-core", "post-oracle"]),
     ("post-proof", &["post-core", "post-oracle"]),
-    ("post-cli", &["post-core", "post-oracle", "post-cuda", "post-init", "post-proof"]),
+    ("post-service", &["post-core", "post-oracle", "post-proof"]),
+    ("post-cli", &["post-core", "post-oracle", "post-cuda", "post-init", "post-proof", "post-service"]),
     ("xtask", &[]),
 ];
 
