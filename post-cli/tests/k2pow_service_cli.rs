@@ -64,7 +64,8 @@ fn jobs_follow_the_spec_and_randomx_is_built_once() {
     let mut service = k2pow_service(&[]);
     let rx = RandomXPow::new(RandomXMode::Light).unwrap();
     assert_eq!(get(service.addr, "/").0, 200);
-    let (status, body) = get(service.addr, &format!("/job/{}/300/0102030405060708/{}", "5a".repeat(32), "ff".repeat(32)));
+    let (status, body) =
+        get(service.addr, &format!("/job/{}/300/0102030405060708/{}", "5a".repeat(32), "ff".repeat(32)));
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("nonce group"), "{body}");
     assert_eq!(get(service.addr, "/job/zz/1/2/3").0, 400);

@@ -185,11 +185,8 @@ async fn certify(State(app): State<Arc<App>>, request: Request) -> Response {
     let m = &app.metrics;
     let limit = app.config.max_body_size;
     // Step 1, from the header: refused before anything is read.
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
         m.too_large.fetch_add(1, Ordering::Relaxed);
         return too_large(limit);
@@ -306,8 +303,12 @@ async fn metrics_page(State(app): State<Arc<App>>) -> Response {
             "Time spent verifying proofs.",
             load(&m.verify_micros) / 1e6,
         )
-        .metric("certifier_in_flight", "gauge", "Requests running or waiting.", app.in_house.load(Ordering::Relaxed) as f64)
+        .metric(
+            "certifier_in_flight",
+            "gauge",
+            "Requests running or waiting.",
+            app.in_house.load(Ordering::Relaxed) as f64,
+        )
         .finish();
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], page).into_response()
 }
-

@@ -95,10 +95,18 @@ mod tests {
             (Error::Runtime { what: "the k2pow worker", source: io() }, "starting the k2pow worker: boom"),
             (Error::Proof { source: post_proof::Error::Cancelled }, "cancelled"),
             (Error::Backend { message: "no memory".into() }, "setting up the k2pow backend: no memory"),
-            (Error::Config { key: "post_cfg.k1".into(), reason: "missing".into() }, "configuration post_cfg.k1: missing"),
+            (
+                Error::Config { key: "post_cfg.k1".into(), reason: "missing".into() },
+                "configuration post_cfg.k1: missing",
+            ),
             (Error::InvalidUrl { url: "ftp://x".into(), reason: "scheme".into() }, "k2pow URL \"ftp://x\": scheme"),
             (
-                Error::RemoteK2Pow { url: "http://w/job/a".into(), group: 3, failures: 5, last: "status 500: oops".into() },
+                Error::RemoteK2Pow {
+                    url: "http://w/job/a".into(),
+                    group: 3,
+                    failures: 5,
+                    last: "status 500: oops".into(),
+                },
                 "remote k2pow http://w/job/a: nonce group 3 failed 5 times, giving up; last failure: status 500: oops",
             ),
             (Error::Cancelled, "cancelled"),

@@ -88,7 +88,8 @@ mod tests {
 
     #[test]
     fn path_round_trips_and_accepts_either_case() {
-        let key = K2PowJobKey { miner: [0xab; 32], group: 200, challenge: [1, 2, 3, 4, 5, 6, 7, 8], difficulty: [0x0f; 32] };
+        let key =
+            K2PowJobKey { miner: [0xab; 32], group: 200, challenge: [1, 2, 3, 4, 5, 6, 7, 8], difficulty: [0x0f; 32] };
         let path = key.path();
         assert_eq!(path, format!("/job/{}/200/0102030405060708/{}", "ab".repeat(32), "0f".repeat(32)));
         let parts: Vec<&str> = path.trim_start_matches("/job/").split('/').collect();

@@ -267,7 +267,12 @@ impl Shared {
             )
             .metric("k2pow_jobs_started_total", "counter", "Searches started.", load(&m.jobs_started))
             .metric("k2pow_jobs_finished_total", "counter", "Searches that found a pow.", load(&m.jobs_finished))
-            .metric("k2pow_jobs_failed_total", "counter", "Searches that failed (panics included).", load(&m.jobs_failed))
+            .metric(
+                "k2pow_jobs_failed_total",
+                "counter",
+                "Searches that failed (panics included).",
+                load(&m.jobs_failed),
+            )
             .metric("k2pow_jobs_panicked_total", "counter", "Searches that panicked.", load(&m.jobs_panicked))
             .metric(
                 "k2pow_hashes_total",

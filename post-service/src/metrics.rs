@@ -27,7 +27,14 @@ impl MetricsText {
     }
 
     /// A metric with one label and several values.
-    pub(crate) fn labelled(&mut self, name: &str, kind: &str, help: &str, label: &str, values: &[(&str, f64)]) -> &mut Self {
+    pub(crate) fn labelled(
+        &mut self,
+        name: &str,
+        kind: &str,
+        help: &str,
+        label: &str,
+        values: &[(&str, f64)],
+    ) -> &mut Self {
         self.header(name, kind, help);
         for (value_of_label, value) in values {
             let _ = writeln!(self.text, "{name}{{{label}=\"{value_of_label}\"}} {}", number(*value));

@@ -109,7 +109,9 @@ impl RemoteK2Pow {
         match uri.scheme_str() {
             Some("http") => {}
             Some("https") => {
-                return Err(bad("https is not supported by the k2pow client; use http:// (a TLS proxy may sit in front)"))
+                return Err(bad(
+                    "https is not supported by the k2pow client; use http:// (a TLS proxy may sit in front)",
+                ))
             }
             _ => return Err(bad("expected http://host:port")),
         }
@@ -129,7 +131,12 @@ impl RemoteK2Pow {
             let _guard = runtime.enter();
             Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build_http()
         };
-        Ok(Self { config: RemoteK2PowConfig { parallelism: config.parallelism.max(1), ..config }, base, client, runtime: Some(runtime) })
+        Ok(Self {
+            config: RemoteK2PowConfig { parallelism: config.parallelism.max(1), ..config },
+            base,
+            client,
+            runtime: Some(runtime),
+        })
     }
 
     /// The URL asked for `job`.
@@ -292,7 +299,8 @@ mod tests {
         }
         let client = RemoteK2Pow::new(RemoteK2PowConfig::new("http://pool:3000/prefix/")).unwrap();
         let (challenge, miner) = (post_core::Challenge([1; 32]), post_core::NodeId([0xab; 32]));
-        let job = PowJob { group: post_core::NonceGroup(3), challenge: &challenge, miner: &miner, threshold: &[0xff; 32] };
+        let job =
+            PowJob { group: post_core::NonceGroup(3), challenge: &challenge, miner: &miner, threshold: &[0xff; 32] };
         assert_eq!(
             client.job_url(&job),
             format!("http://pool:3000/prefix/job/{}/3/0101010101010101/{}", "ab".repeat(32), "ff".repeat(32))

@@ -90,7 +90,11 @@ struct JobParts {
 }
 
 fn parts() -> JobParts {
-    JobParts { challenge: Challenge(std::array::from_fn(|i| i as u8)), miner: NodeId([0xab; 32]), threshold: [0x7f; 32] }
+    JobParts {
+        challenge: Challenge(std::array::from_fn(|i| i as u8)),
+        miner: NodeId([0xab; 32]),
+        threshold: [0x7f; 32],
+    }
 }
 
 fn job(parts: &JobParts, group: u8) -> PowJob<'_> {
@@ -124,7 +128,9 @@ fn a_group_that_keeps_failing_is_a_typed_error_after_the_bound() {
     let client = client(&server.url(), 4);
     let parts = parts();
     match client.prove_group(&job(&parts, 2), &CancelToken::new()) {
-        Err(Error::RemoteK2Pow { group: 2, failures: 4, last, .. }) => assert!(last.contains("out of memory"), "{last}"),
+        Err(Error::RemoteK2Pow { group: 2, failures: 4, last, .. }) => {
+            assert!(last.contains("out of memory"), "{last}")
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(server.requests(), 4);

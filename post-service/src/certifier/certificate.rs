@@ -52,10 +52,8 @@ impl Certificate {
         if length != 32 {
             return Err(format!("the node id is {length} bytes long, expected 32"));
         }
-        let node_id: [u8; 32] = bytes
-            .get(at..at + 32)
-            .and_then(|s| s.try_into().ok())
-            .ok_or_else(|| "truncated node id".to_string())?;
+        let node_id: [u8; 32] =
+            bytes.get(at..at + 32).and_then(|s| s.try_into().ok()).ok_or_else(|| "truncated node id".to_string())?;
         at += 32;
         let expiration = match bytes.get(at) {
             Some(0) => {

@@ -195,16 +195,24 @@ impl FileConfig {
         let signing_key: [u8; 32] = key_bytes.as_slice().try_into().map_err(|_| {
             bad(
                 "signing_key",
-                format!("{} bytes, expected a 32-byte ed25519 secret key (`post certifier generate-keys`)", key_bytes.len()),
+                format!(
+                    "{} bytes, expected a 32-byte ed25519 secret key (`post certifier generate-keys`)",
+                    key_bytes.len()
+                ),
             )
         })?;
         let mut pow_difficulty = [0u8; 32];
         hex::decode_to_slice(self.post_cfg.pow_difficulty.trim(), &mut pow_difficulty)
             .map_err(|e| bad("post_cfg.pow_difficulty", format!("expected 64 hex digits: {e}")))?;
         let k2 = self.post_cfg.k2;
-        let proof_config = ProofConfig { k1: self.post_cfg.k1, k2, k3: self.post_cfg.k3.unwrap_or(k2).clamp(1, k2.max(1)), pow_difficulty }
-            .validate()
-            .map_err(|e| bad("post_cfg", e.to_string()))?;
+        let proof_config = ProofConfig {
+            k1: self.post_cfg.k1,
+            k2,
+            k3: self.post_cfg.k3.unwrap_or(k2).clamp(1, k2.max(1)),
+            pow_difficulty,
+        }
+        .validate()
+        .map_err(|e| bad("post_cfg", e.to_string()))?;
         let s = &self.init_cfg.scrypt;
         let scrypt = ScryptParams::new(s.n, s.r, s.p).map_err(|e| bad("init_cfg.scrypt", e.to_string()))?;
         let init_config = InitConfig {
@@ -270,7 +278,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         };
         let n: u64 = digits.parse().map_err(|_| format!("a unit without a number in {text:?}"))?;
         digits.clear();
-        total = n.checked_mul(unit).and_then(|s| total.checked_add(s)).ok_or_else(|| format!("{text:?} is too long"))?;
+        total =
+            n.checked_mul(unit).and_then(|s| total.checked_add(s)).ok_or_else(|| format!("{text:?} is too long"))?;
     }
     if !digits.is_empty() {
         return Err(format!("a number without a unit in {text:?}; write e.g. 2w, 36h or 1d12h"));

@@ -37,7 +37,11 @@ fn request(addr: SocketAddr, head: &str, body: &[u8]) -> Option<(u16, String)> {
     let text = String::from_utf8_lossy(&raw).into_owned();
     let status = text.split(' ').nth(1)?.parse().ok()?;
     let (headers, body) = text.split_once("\r\n\r\n")?;
-    let body = if headers.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
+    let body = if headers.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
     Some((status, body))
 }
 
