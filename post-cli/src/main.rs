@@ -10,6 +10,7 @@ mod progress;
 mod prove_estimate;
 mod prove_progress;
 mod provider;
+mod sigbus;
 mod shutdown_signal;
 mod thresholds;
 mod util;

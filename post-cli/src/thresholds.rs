@@ -24,11 +24,6 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    /// The preset, mainnet when not given.
-    pub fn preset(&self) -> Preset {
-        self.preset.unwrap_or(Preset::Mainnet)
-    }
-
     /// The preset for proving `meta`'s data: the one given, else the one whose labels per unit the
     /// metadata has (mainnet when none has), with a warning to print when the given preset's labels per
     /// unit differ from the data's.

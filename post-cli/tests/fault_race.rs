@@ -89,6 +89,8 @@ fn readers_share_a_directory() {
         &challenge,
         "--preset",
         "dev",
+        "--scrypt-n",
+        "256",
         "--randomx",
         "light",
         "--threads",

@@ -166,6 +166,8 @@ fn readers_work_on_a_read_only_directory() {
                     &challenge,
                     "--preset",
                     "dev",
+                    "--scrypt-n",
+                    "256",
                     "--randomx",
                     "light",
                     "--threads",

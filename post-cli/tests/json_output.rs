@@ -74,7 +74,7 @@ fn init_prove_verify_report_json() -> Result<(), Box<dyn std::error::Error>> {
     let out = post(
         &[
             &["prove", "--dir", &dir_s, "--challenge", CHALLENGE, "--randomx", "light", "--out", &proof_s][..],
-            &overrides[..2],
+            &overrides[..4],
         ]
         .concat(),
     )?;

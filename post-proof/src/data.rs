@@ -49,6 +49,7 @@ impl<'a> LabelRegion<'a> {
 #[derive(Debug)]
 pub struct MappedData {
     maps: Vec<(LabelIndex, Mmap, usize)>,
+    paths: Vec<std::path::PathBuf>,
 }
 
 impl MappedData {
@@ -62,6 +63,7 @@ impl MappedData {
         data.require_complete()?;
         let layout = data.layout();
         let mut maps = Vec::with_capacity(layout.num_files() as usize);
+        let mut paths = Vec::with_capacity(layout.num_files() as usize);
         for status in data.files() {
             let labels = layout.file_labels(status.index);
             let expected = (labels.end - labels.start) * LABEL_SIZE;
@@ -80,8 +82,9 @@ impl MappedData {
             // Advice only tunes read-ahead; a refusal changes nothing about correctness.
             let _ = map.advise(Advice::Sequential);
             maps.push((LabelIndex(labels.start), map, expected as usize));
+            paths.push(status.path.clone());
         }
-        Ok(Self { maps })
+        Ok(Self { maps, paths })
     }
 
     /// The mapped files as label regions, in file order.
@@ -91,6 +94,19 @@ impl MappedData {
             .map(|(first, map, len)| {
                 let (labels, _) = map[..*len].as_chunks::<16>();
                 LabelRegion { first: *first, labels }
+            })
+            .collect()
+    }
+
+    /// The address range each file is mapped at, with its path: a process that gets SIGBUS (a file cut
+    /// short by someone else while it is mapped) can say which file it was.
+    pub fn mapped_ranges(&self) -> Vec<(std::ops::Range<usize>, std::path::PathBuf)> {
+        self.maps
+            .iter()
+            .zip(&self.paths)
+            .map(|((_, map, _), path)| {
+                let start = map.as_ptr() as usize;
+                (start..start + map.len(), path.clone())
             })
             .collect()
     }

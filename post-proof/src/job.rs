@@ -177,7 +177,7 @@ pub struct JobSummary {
 pub struct ProofJob {
     params: JobParams,
     files: JobFiles,
-    _lock: File,
+    _lock: Option<File>,
     state: SavedState,
     data: MappedData,
     dir: PathBuf,
@@ -214,8 +214,9 @@ impl ProofJob {
         scale_pow_difficulty(&params.pow_difficulty, metadata.num_units)?;
         let mapped = MappedData::open(data)?;
 
-        let files = JobFiles::new(data.dir(), &params.challenge);
+        let mut files = JobFiles::new(data.dir(), &params.challenge);
         let lock = files.lock()?;
+        files.persist = lock.is_some();
         let want = SavedParams {
             challenge: hex::encode(params.challenge.as_bytes()),
             node_id: hex::encode(metadata.node_id.as_bytes()),
@@ -289,6 +290,17 @@ impl ProofJob {
     /// The state file that was set aside, if one was.
     pub fn set_aside(&self) -> Option<&SetAside> {
         self.set_aside.as_ref()
+    }
+
+    /// The address range of each mapped data file with its path (see [`MappedData::mapped_ranges`]).
+    pub fn mapped_ranges(&self) -> Vec<(Range<usize>, PathBuf)> {
+        self.data.mapped_ranges()
+    }
+
+    /// Whether the job is saved as it goes (false on a read-only data directory: an interrupted run
+    /// then starts again from the beginning).
+    pub fn is_saved(&self) -> bool {
+        self.files.persist
     }
 
     /// The job's state file.

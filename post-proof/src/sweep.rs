@@ -3,7 +3,7 @@
 //! continue at any window boundary.
 //!
 //! ```text
-//! 1. order the regions by index and cut them into chunks of 65536 labels (1 MiB), from `position` on
+//! 1. order the regions by index and cut them into chunks of 16384 labels (256 KiB), from `position` on
 //! 2. take the next window of 8 chunks per thread; scan its chunks in parallel, each into its own list
 //!    of good (nonce, index) pairs, in (index, nonce) order (at most k2 per nonce and chunk)
 //! 3. append the lists to the candidates in chunk order: each nonce keeps its first k2 good indices
@@ -22,9 +22,10 @@ use rayon::prelude::*;
 
 use crate::{CancelToken, Error, LabelRegion, LabelScanner};
 
-/// Labels per chunk: 1 MiB, large enough to amortise the per-chunk bookkeeping, small enough to
-/// balance threads and to stop soon after a cancel.
-pub const CHUNK_LABELS: usize = 1 << 16;
+/// Labels per chunk: 256 KiB, large enough to amortise the per-chunk bookkeeping (a list and a counter
+/// per nonce), small enough to balance threads and to keep a window (and so the work lost to a kill)
+/// to a few MiB per thread.
+pub const CHUNK_LABELS: usize = 1 << 14;
 
 /// Chunks per thread in one window (step 2): enough that threads rarely wait for each other at the
 /// window's end, few enough that a window takes well under a second.

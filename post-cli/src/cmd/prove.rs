@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use post_core::{
-    commitment, vrf_difficulty, Challenge, LabelIndex, Layout, LockMode, PostData, PostMetadata,
-    Preset, ProofRecord, ScryptParams,
+    commitment, vrf_difficulty, Challenge, LabelIndex, Layout, LockMode, PostData, PostMetadata, Preset, ProofRecord,
+    ScryptParams,
 };
 use post_proof::{
     remove_jobs_except, AesBackend, CancelToken, Error, JobParams, JobStart, ProofJob, RandomXMode, RandomXPow,
@@ -147,6 +147,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     // Step 3.
     let mut job = ProofJob::open(&data, params)?;
+    crate::sigbus::install(job.mapped_ranges());
+    if !job.is_saved() {
+        tracing::warn!(
+            "prove: {} is read-only: the job cannot be saved, so an interrupted run will start again from the \
+             beginning",
+            args.dir.display()
+        );
+    }
     if let Some(aside) = job.set_aside() {
         tracing::warn!("prove: set aside the saved job {} ({}); starting afresh", aside.path.display(), aside.reason);
     }
@@ -338,7 +346,13 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
 
 /// Step 2: one label recomputed for the metadata's identity, and the VRF nonce's label, before hours
 /// of work are spent on data that cannot give a valid proof.
-fn check_identity(dir: &Path, meta: &PostMetadata, layout: &Layout, scrypt: ScryptParams, preset: Preset) -> anyhow::Result<()> {
+fn check_identity(
+    dir: &Path,
+    meta: &PostMetadata,
+    layout: &Layout,
+    scrypt: ScryptParams,
+    preset: Preset,
+) -> anyhow::Result<()> {
     let commitment = commitment(&meta.node_id, &meta.commitment_atx_id);
     let stored = |index: u64| -> anyhow::Result<[u8; 16]> {
         let (file, offset) = layout.locate(LabelIndex(index))?;

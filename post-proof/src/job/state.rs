@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
+use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -137,6 +137,8 @@ pub(crate) struct JobFiles {
     pub state: PathBuf,
     pub lock: PathBuf,
     pub log: PathBuf,
+    /// False on a read-only directory: the job runs, but nothing is saved.
+    pub persist: bool,
 }
 
 impl JobFiles {
@@ -144,25 +146,38 @@ impl JobFiles {
     pub fn new(dir: &Path, challenge: &Challenge) -> Self {
         let base = dir.join(JOB_DIR).join(hex::encode(challenge.as_bytes()));
         let with = |ext: &str| base.with_extension(ext);
-        Self { state: with("json"), lock: with("lock"), log: with("log") }
+        Self { state: with("json"), lock: with("lock"), log: with("log"), persist: true }
     }
 
-    /// Creates the job folder and takes the job's lock.
+    /// Creates the job folder and takes the job's lock. `Ok(None)` when the data directory is read-only
+    /// (a read-only mount or no write permission): the job can run but not be saved.
     ///
     /// # Errors
     /// [`Error::JobBusy`] when another process holds it; [`Error::JobState`] when the folder or the
-    /// lock file cannot be made.
-    pub fn lock(&self) -> Result<File, Error> {
+    /// lock file cannot be made for another reason.
+    pub fn lock(&self) -> Result<Option<File>, Error> {
         let folder = self.state.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(folder).map_err(|e| state_error(folder, format!("cannot create the folder: {e}")))?;
+        match fs::create_dir_all(folder) {
+            Ok(()) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::ReadOnlyFilesystem | ErrorKind::PermissionDenied) => {
+                return Ok(None)
+            }
+            Err(e) => return Err(state_error(folder, format!("cannot create the folder: {e}"))),
+        }
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(&self.lock)
-            .map_err(|e| state_error(&self.lock, e.to_string()))?;
+            .open(&self.lock);
+        let file = match file {
+            Ok(file) => file,
+            Err(e) if matches!(e.kind(), ErrorKind::ReadOnlyFilesystem | ErrorKind::PermissionDenied) => {
+                return Ok(None)
+            }
+            Err(e) => return Err(state_error(&self.lock, e.to_string())),
+        };
         match file.try_lock() {
-            Ok(()) => Ok(file),
+            Ok(()) => Ok(Some(file)),
             Err(fs::TryLockError::WouldBlock) => Err(Error::JobBusy { path: self.lock.clone() }),
             Err(fs::TryLockError::Error(e)) => Err(state_error(&self.lock, e.to_string())),
         }
@@ -207,6 +222,9 @@ impl JobFiles {
     /// # Errors
     /// [`Error::JobState`] naming the file that could not be written.
     pub fn save(&self, state: &SavedState) -> Result<(), Error> {
+        if !self.persist {
+            return Ok(());
+        }
         let text = serde_json::to_string(state).map_err(|e| state_error(&self.state, e.to_string()))?;
         let temp = self.state.with_extension("json.tmp");
         let write = || -> std::io::Result<()> {
@@ -223,6 +241,9 @@ impl JobFiles {
     /// Appends one event line to the trace, with the time. The trace is for people and tests; a failure
     /// to write it does not stop the job.
     pub fn trace(&self, event: &str) {
+        if !self.persist {
+            return;
+        }
         let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
         let line = format!("{secs:.3} {event}\n");
         let _ = OpenOptions::new().create(true).append(true).open(&self.log).and_then(|mut f| f.write_all(line.as_bytes()));
@@ -295,7 +316,7 @@ mod tests {
     fn a_saved_state_loads_back() {
         let dir = tempfile::tempdir().unwrap();
         let files = JobFiles::new(dir.path(), &Challenge([0xab; 32]));
-        let _lock = files.lock().unwrap();
+        let _lock = files.lock().unwrap().unwrap();
         assert_eq!(files.load(), Ok(None));
         let mut state = SavedState::new(params());
         state.pows.insert(3, 77);
@@ -310,9 +331,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = JobFiles::new(dir.path(), &Challenge([1; 32]));
         let held = files.lock().unwrap();
+        assert!(held.is_some());
         assert!(matches!(files.lock(), Err(Error::JobBusy { .. })));
         drop(held);
-        assert!(files.lock().is_ok());
+        assert!(files.lock().is_ok_and(|l| l.is_some()));
     }
 
     #[test]
