@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_label;
+pub mod bench_plan;
 pub mod bench_pow;
 pub mod bench_prove;
 pub mod bench_verify;

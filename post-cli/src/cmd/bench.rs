@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use super::{bench_label, bench_pow, bench_prove, bench_verify};
+use super::{bench_label, bench_plan, bench_pow, bench_prove, bench_verify};
 
 /// Measure throughput on this machine.
 #[derive(Debug, clap::Args)]
@@ -17,6 +17,8 @@ pub struct Args {
 enum What {
     /// Labels per second of a label provider.
     Label(bench_label::Args),
+    /// Which nonces and threads prove a data directory inside the proving window.
+    Plan(bench_plan::Args),
     /// RandomX hashes per second of the k2 proof of work (light or fast mode).
     Pow(bench_pow::Args),
     /// GiB/s of the proving scan for a number of nonces and threads.
@@ -32,6 +34,7 @@ enum What {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.what {
         What::Label(args) => bench_label::run(args),
+        What::Plan(args) => bench_plan::run(args),
         What::Pow(args) => bench_pow::run(args),
         What::Prove(args) => bench_prove::run(args),
         What::Verify(args) => bench_verify::run(args),
