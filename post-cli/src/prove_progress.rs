@@ -1,4 +1,4 @@
-//! Shows a proof job's progress on stderr: an indicatif bar per phase (k2pow groups, then bytes
+//! Shows a proof job's progress on stderr: an indicatif bar per phase (the RandomX dataset, k2pow groups, bytes
 //! scanned, with rate and ETA, and the deadline when one is given) when stderr is a terminal, plain log
 //! lines (one per proof of work, one every few seconds while scanning) when it is not.
 
@@ -89,6 +89,34 @@ impl ProveProgress {
                 );
             }
             (None, _) => {}
+        }
+    }
+
+    /// Shows the RandomX dataset build: `done` of `total` items after `elapsed`.
+    pub fn randomx(&self, done: u64, total: u64, elapsed: Duration) {
+        let mut state = self.state.lock();
+        let eta = (done > 0).then(|| elapsed.mul_f64(total.saturating_sub(done) as f64 / done as f64));
+        match &self.bar {
+            Some(bar) => {
+                if bar.length() != Some(total) {
+                    let style = ProgressStyle::with_template("{prefix} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar());
+                    bar.set_style(style);
+                    bar.set_prefix("prove: RandomX dataset");
+                    bar.set_length(total);
+                }
+                bar.set_position(done);
+                bar.set_message(eta.map(|e| format!("ETA {}", human(e))).unwrap_or_default());
+            }
+            None if state.last_log.elapsed() >= LOG_EVERY || done == total => {
+                state.last_log = Instant::now();
+                tracing::info!(
+                    "prove: RandomX dataset {:.0}%{}",
+                    done as f64 * 100.0 / total.max(1) as f64,
+                    eta.map(|e| format!(", ETA {}", human(e))).unwrap_or_default()
+                );
+            }
+            None => {}
         }
     }
 

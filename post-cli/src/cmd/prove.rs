@@ -196,14 +196,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         mode.name(),
     );
     let randomx_clock = Instant::now();
-    let pow = match pool.install(|| RandomXPow::new(mode)) {
+    let built = {
+        let progress = ProveProgress::new(None);
+        let built = pool.install(|| {
+            RandomXPow::new_with(mode, &cancel, &|done, total| progress.randomx(done, total, randomx_clock.elapsed()))
+        });
+        progress.finish();
+        built
+    };
+    let pow = match built {
         Ok(pow) => pow,
+        Err(Error::Cancelled) => return interrupted(&job),
         Err(e) => return Err(e.into()),
     };
     let randomx_init = randomx_clock.elapsed();
-    if cancel.is_cancelled() {
-        return interrupted(&job);
-    }
+    tracing::info!("prove: RandomX {} ready in {:.1} s", mode.name(), randomx_init.as_secs_f64());
     let deadline = args.deadline.map(|d| d.at());
     if let Some(at) = deadline {
         let estimate = pool.install(|| prove_estimate::estimate(&data, &params, &pow, hashes))?;
