@@ -9,7 +9,7 @@
 //!   this job accepted or running           -> 201
 //!   another job accepted or running        -> 429
 //!   idle                                   -> accept the job, 201
-//! GET /         -> 200 (liveness)
+//! GET /         -> 200 (liveness; 503 once shutting down)
 //! GET /metrics  -> Prometheus text
 //! ```
 //!
@@ -308,7 +308,7 @@ impl Shared {
 
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/", get(|| async { "k2pow service\n" }))
+        .route("/", get(liveness))
         .route("/metrics", get(metrics))
         .route("/job/{*rest}", get(job))
         .with_state(shared)
@@ -329,6 +329,16 @@ async fn job(State(shared): State<Arc<Shared>>, Path(rest): Path<String>) -> Res
             shared.metrics.requests_bad.fetch_add(1, Ordering::Relaxed);
             (StatusCode::BAD_REQUEST, reason).into_response()
         }
+    }
+}
+
+/// 200 while jobs are taken, 503 once shutting down, so that a load balancer's health check stops
+/// sending work before the process is gone.
+async fn liveness(State(shared): State<Arc<Shared>>) -> Response {
+    if shared.state.lock().draining {
+        (StatusCode::SERVICE_UNAVAILABLE, "k2pow service shutting down\n").into_response()
+    } else {
+        (StatusCode::OK, "k2pow service\n").into_response()
     }
 }
 

@@ -221,6 +221,9 @@ fn shutdown_cancels_the_search_and_answers_503_meanwhile() {
         }
     }
     assert!(saw_503, "no 503 while shutting down");
+    if let Some((status, _)) = try_get(addr, "/") {
+        assert_eq!(status, 503, "the liveness probe must fail while shutting down");
+    }
     stopper.join().unwrap().unwrap();
     assert!(try_get(addr, "/").is_none(), "the server still answers after shutdown");
 
