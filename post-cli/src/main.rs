@@ -6,6 +6,7 @@
 mod cmd;
 mod exit;
 mod identity_file;
+mod logging;
 mod progress;
 mod prove_estimate;
 mod prove_progress;
@@ -26,7 +27,7 @@ struct Cli {
     /// More log output on stderr (-v: debug, -vv: trace). `RUST_LOG` overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
-    /// Only errors on stderr.
+    /// Only errors on stderr (no progress, notes or warnings).
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
     #[command(subcommand)]
@@ -101,23 +102,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr; `RUST_LOG` wins over `-v`/`-q`.
+/// Logs go to stderr in one style (see `logging.rs`); `RUST_LOG` wins over `-v`/`-q`.
 fn init_logging(verbose: u8, quiet: bool) {
-    let level = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "info",
-        (false, 1) => "debug",
-        (false, _) => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .with_target(false)
-        .init();
+    logging::init(verbose, quiet);
 }
 
 /// The error and its causes on one line, leaving out a cause that the message before it already

@@ -90,7 +90,9 @@ fn repair_makes_verify_all_clean() {
     let b = verify(&dir, &["--fraction", "30", "--seed", "5", "--json"]);
     let parse = |o: &std::process::Output| serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap();
     assert_eq!(parse(&a), parse(&b));
-    assert_eq!(parse(&a)["seed"], 5);
+    assert_eq!(parse(&a)["seed"], "0000000000000005", "seeds are hex, as `post verify` takes them");
+    let c = verify(&dir, &["--fraction", "30", "--seed", "0x5", "--json"]);
+    assert_eq!(parse(&c), parse(&a));
     let unseeded = verify(&dir, &["--fraction", "30"]);
     assert!(common::text(&unseeded).contains("with seed"), "{}", common::text(&unseeded));
 

@@ -132,6 +132,10 @@ impl PostData {
     /// [`PostMetadata::load`]; [`Error::NotAFile`] when a `postdata_<i>.bin` path is not a regular file;
     /// [`Error::Io`] naming the path when the directory cannot be read.
     pub fn open(dir: &Path, mode: LockMode) -> Result<PostData, Error> {
+        // Not PoST data: say so before the lock would leave a lock file in someone's directory.
+        if !PostMetadata::path(dir).exists() {
+            PostMetadata::load(dir)?;
+        }
         let lock = DirLock::acquire(dir, mode)?;
         let metadata = PostMetadata::load(dir)?;
         let layout = Self::metadata_layout(dir, &metadata)?;

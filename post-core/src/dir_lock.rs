@@ -7,7 +7,7 @@
 //! ```text
 //! 1. open (create if needed) <dir>/.post.lock
 //! 2. flock(LOCK_SH or LOCK_EX | LOCK_NB); on EWOULDBLOCK report who holds it and stop: nothing is touched
-//! 3. a writer writes "pid <n>, <command>, since <unix time>" into the file for others to read
+//! 3. a writer writes "pid <n>, <command>, since <UTC time>" into the file for others to read
 //! 4. on drop a writer empties the file; closing the descriptor releases the lock
 //! ```
 //!
@@ -78,7 +78,7 @@ impl DirLock {
             return Err(Error::Locked { dir: dir.to_owned(), holder: describe_holder(&file) });
         }
         if mode == LockMode::Exclusive {
-            let note = format!("pid {}, {}, since {}\n", std::process::id(), command_line(), unix_now());
+            let note = format!("pid {}, {}, since {}\n", std::process::id(), command_line(), utc(unix_now()));
             // Best effort: the kernel's flock is what excludes other processes; the note only helps a
             // refused process name the holder, and must not stop a writer on a full disk (repair and
             // shrink are how a smesher recovers from one).
@@ -119,7 +119,7 @@ impl Drop for DirLock {
 }
 
 /// Who holds the lock of `dir`, without waiting: `None` when nobody does (or no lock file exists), else
-/// the writer's note (`pid <n>, <command>, since <unix time>`) or a description of the readers.
+/// the writer's note (`pid <n>, <command>, since <UTC time>`) or a description of the readers.
 ///
 /// It probes by taking the lock for a moment, so a process starting at that very instant may see a
 /// spurious conflict; it is meant for status displays.
@@ -217,9 +217,34 @@ fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// `YYYY-MM-DD hh:mm:ss UTC` for seconds since the Unix epoch (the proleptic Gregorian calendar, by
+/// Howard Hinnant's days-from-civil inverse).
+fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lock_notes_give_the_time_in_utc() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc(1_689_321_600), "2023-07-14 08:00:00 UTC"); // mainnet genesis
+        assert_eq!(utc(4_107_542_399), "2100-02-28 23:59:59 UTC");
+    }
 
     fn tempdir() -> tempfile::TempDir {
         tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"))

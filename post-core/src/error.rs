@@ -150,6 +150,18 @@ pub enum Error {
         /// description such as "readers (shared lock)"; `None` when unknown.
         holder: Option<String>,
     },
+    /// The directory is not PoST data: it does not exist or has no `postdata_metadata.json`.
+    #[error(
+        "{dir} is not a PoST data directory: {reason}; give the directory `post init` wrote (it holds \
+         postdata_metadata.json), or write a lost metadata file again with `post init --rebuild-metadata`",
+        dir = dir.display()
+    )]
+    NotPostData {
+        /// The directory given.
+        dir: PathBuf,
+        /// `it does not exist`, `it has no postdata_metadata.json`, …
+        reason: &'static str,
+    },
     /// A proof or proof metadata JSON document is malformed.
     #[error("malformed {what} JSON: {reason}")]
     ProofJson {
@@ -218,6 +230,10 @@ mod tests {
             ),
             (Error::Locked { dir: p(), holder: None }, &["/data/post", "another process"]),
             (Error::ProofJson { what: "proof", reason: "missing field `pow`".into() }, &["proof", "`pow`"]),
+            (
+                Error::NotPostData { dir: p(), reason: "it does not exist" },
+                &["/data/post", "does not exist", "post init"],
+            ),
         ];
         // The match has no wildcard: a new variant fails to compile here until it gets a case above.
         let kinds: std::collections::BTreeSet<u8> = cases
@@ -239,9 +255,10 @@ mod tests {
                 Error::Locked { .. } => 13,
                 Error::ProofJson { .. } => 14,
                 Error::NoSpace { .. } => 15,
+                Error::NotPostData { .. } => 16,
             })
             .collect();
-        assert_eq!(kinds.len(), 16, "a variant has no formatting case");
+        assert_eq!(kinds.len(), 17, "a variant has no formatting case");
         for (err, needles) in cases {
             let text = err.to_string();
             for needle in needles {

@@ -158,7 +158,15 @@ impl PostMetadata {
     /// range.
     pub fn load(dir: &Path) -> Result<Self, Error> {
         let path = Self::path(dir);
-        let text = fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let text = fs::read_to_string(&path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound if !dir.is_dir() => {
+                Error::NotPostData { dir: dir.to_owned(), reason: "it does not exist or is not a directory" }
+            }
+            std::io::ErrorKind::NotFound => {
+                Error::NotPostData { dir: dir.to_owned(), reason: "it has no postdata_metadata.json" }
+            }
+            _ => Error::Io { path: path.clone(), source },
+        })?;
         Self::from_json(&text, &path)
     }
 
@@ -413,6 +421,8 @@ mod tests {
         assert!(matches!(m.save(dir.path()), Err(Error::Metadata { field: "MaxFileSize", .. })));
         assert_eq!(PostMetadata::load(dir.path()).map(|m| m.max_file_size).ok(), Some(1 << 32));
         let missing = PostMetadata::load(&dir.path().join("nope"));
-        assert!(matches!(missing, Err(Error::Io { path, .. }) if path.ends_with("nope/postdata_metadata.json")));
+        assert!(matches!(&missing, Err(Error::NotPostData { dir, .. }) if dir.ends_with("nope")), "{missing:?}");
+        let empty = PostMetadata::load(&std::env::temp_dir()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(empty.contains("no postdata_metadata.json"), "{empty}");
     }
 }

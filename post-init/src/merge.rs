@@ -15,7 +15,9 @@
 //!    again with the same arguments.
 //! 5. If no piece found a nonce, search beyond the data (see `nonce_search`).
 //! ```
-//! The pieces keep their metadata files (without data), so nothing but moved data files leaves them.
+//! A piece left without data files (every file moved to the target) loses its metadata file too — it
+//! would describe data the piece no longer holds — and then its lock file and its directory when
+//! nothing else is in it.
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -188,6 +190,22 @@ pub fn merge(
         let how = if canonical(&pieces[k].dir)? == target_id { Transfer::InPlace } else { move_file(&from, &to)? };
         files.push((i, from, how));
     }
+    let mut consumed = Vec::new();
+    for piece in &pieces {
+        if canonical(&piece.dir)? != target_id && data_file_names(&piece.dir)?.is_empty() {
+            let path = PostMetadata::path(&piece.dir);
+            fs::remove_file(&path).map_err(|source| Error::Io {
+                path,
+                action: "removing the metadata of the merged piece",
+                source,
+            })?;
+            consumed.push(piece.dir.clone());
+        }
+    }
+    drop(pieces);
+    for dir in consumed {
+        remove_if_only_lock(&dir);
+    }
 
     let mut nonce = vrf.best();
     if nonce.is_none() {
@@ -205,6 +223,17 @@ pub fn merge(
         nonce = search.run(target, &mut metadata)?;
     }
     Ok(MergeOutcome { files, nonce })
+}
+
+/// Removes the lock file and the directory of a merged piece when nothing else is in it.
+fn remove_if_only_lock(dir: &Path) {
+    let only_lock = fs::read_dir(dir)
+        .map(|entries| entries.flatten().all(|e| e.file_name() == std::ffi::OsStr::new(post_core::LOCK_FILE)))
+        .unwrap_or(false);
+    if only_lock {
+        let _ = fs::remove_file(dir.join(post_core::LOCK_FILE));
+        let _ = fs::remove_dir(dir);
+    }
 }
 
 fn check_same(reference: &PostMetadata, reference_dir: &Path, piece: &Piece) -> Result<(), Error> {

@@ -35,7 +35,7 @@ pub struct Compute {
     /// GPU (`post providers` lists them). Default: the fastest available.
     #[arg(long, value_name = "PROVIDER")]
     pub provider: Option<String>,
-    /// CPU threads to use (default: all).
+    /// CPU threads to use; 0 or none given: all.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Labels per labeller call (default: what the provider prefers).
@@ -87,12 +87,10 @@ impl Compute {
     /// When the pool cannot be built, or what `f` returns.
     pub fn install<T: Send>(&self, f: impl FnOnce() -> anyhow::Result<T> + Send) -> anyhow::Result<T> {
         match self.threads {
-            None => f(),
-            Some(n) => rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
-                .build()
-                .context("starting the thread pool")?
-                .install(f),
+            None | Some(0) => f(),
+            Some(n) => {
+                rayon::ThreadPoolBuilder::new().num_threads(n).build().context("starting the thread pool")?.install(f)
+            }
         }
     }
 }
@@ -106,10 +104,10 @@ pub fn cancel_on_ctrl_c(what: &'static str) -> anyhow::Result<CancelToken> {
     let handler_token = token.clone();
     ctrlc::set_handler(move || {
         if handler_token.is_cancelled() {
-            eprintln!("{what}: stopping now; run the same command again to resume");
+            tracing::warn!("{what}: stopping now; run the same command again to resume");
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }
-        eprintln!("{what}: stopping after the batch in flight (press Ctrl-C again to quit at once)");
+        tracing::warn!("{what}: stopping after the batch in flight (press Ctrl-C again to quit at once)");
         handler_token.cancel();
     })
     .context("installing the Ctrl-C handler")?;
@@ -234,7 +232,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             InitEnd::Cancelled => {
-                eprintln!(
+                tracing::warn!(
                     "init: stopped; {} labels written and synced, state saved — run the same command to resume",
                     outcome.labels_written
                 );
@@ -410,7 +408,7 @@ fn node_identity(args: &Args, existing: Option<&PostMetadata>) -> anyhow::Result
 
 fn print_summary(s: &post_init::InitSummary, request: &InitRequest, labeller: &dyn Labeller) {
     let c = &request.config;
-    eprintln!(
+    tracing::info!(
         "init: {}: {} units × {} labels = {} in {} file(s) of at most {}; scrypt N = {}; provider {}",
         s.dir.display(),
         s.num_units,
@@ -422,9 +420,9 @@ fn print_summary(s: &post_init::InitSummary, request: &InitRequest, labeller: &d
         labeller.name()
     );
     if let Some(old) = s.existing_units.filter(|old| *old != s.num_units) {
-        eprintln!("init: growing the data from {old} to {} units", s.num_units);
+        tracing::info!("init: growing the data from {old} to {} units", s.num_units);
     }
-    eprintln!(
+    tracing::info!(
         "init: files {}..={}: {} of {} still to write ({} free on disk)",
         s.files.start(),
         s.files.end(),
@@ -433,6 +431,6 @@ fn print_summary(s: &post_init::InitSummary, request: &InitRequest, labeller: &d
         HumanBytes(s.available_bytes)
     );
     if let Some(n) = &s.nonce {
-        eprintln!("init: best VRF nonce so far: {}", n.index.0);
+        tracing::info!("init: best VRF nonce so far: {}", n.index.0);
     }
 }

@@ -79,7 +79,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            eprintln!("merge: the files are merged; the VRF nonce search was interrupted — run `post init --dir {}` to finish it", args.into.display());
+            tracing::warn!(
+                "merge: the files are merged; the VRF nonce search was interrupted — run `post init --dir {}` to \
+                 finish it",
+                args.into.display()
+            );
             Ok(ExitCode::from(EXIT_INTERRUPTED))
         }
     }

@@ -56,10 +56,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !args.json {
         println!("shrink {} from {} to {} units:", plan.dir.display(), plan.from_units, plan.to_units);
         for (path, len) in &plan.delete {
-            println!("  delete   {} ({len} bytes)", path.display());
+            println!("  delete   {} ({})", path.display(), HumanBytes(*len));
         }
         for (path, from, to) in &plan.truncate {
-            println!("  truncate {} from {from} to {to} bytes", path.display());
+            println!(
+                "  truncate {} from {} to {} ({from} -> {to} bytes)",
+                path.display(),
+                HumanBytes(*from),
+                HumanBytes(*to)
+            );
         }
         println!("  frees {}", HumanBytes(plan.freed_bytes));
     }
@@ -69,7 +74,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             println!("nothing was changed; run again with --yes to do this");
         }
-        return Ok(ExitCode::from(1));
+        // Showing the plan is what was asked for: a success.
+        return Ok(ExitCode::SUCCESS);
     }
     let labeller = args.compute.labeller()?;
     let cancel = cancel_on_ctrl_c("shrink")?;
@@ -92,7 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            eprintln!(
+            tracing::warn!(
                 "shrink: interrupted; run the same command again (or `post init --dir {}`) to finish",
                 args.dir.display()
             );

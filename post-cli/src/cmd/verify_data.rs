@@ -6,15 +6,74 @@ use std::process::ExitCode;
 
 use post_init::{Coverage, DataReport, NonceCheck};
 
-use super::init::{cancel_on_ctrl_c, Compute};
+use super::init::{cancel_on_ctrl_c, Compute, EXIT_INTERRUPTED};
 use crate::progress::Progress;
 
 /// Labels per sampled chunk of a partial check.
 const SAMPLE_CHUNK: u64 = 64;
 
+/// Exit code of a check that found the data unfinished but nothing wrong in it.
+pub const EXIT_INCOMPLETE: u8 = 3;
+
+/// How a check ended, from the worst finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every file complete, every checked label right, the VRF nonce valid.
+    Clean,
+    /// Nothing wrong, but not finished: missing or short files (on label boundaries) or no VRF nonce yet.
+    Incomplete,
+    /// Something is wrong: a bad label, a torn, oversized or stray file, an invalid VRF nonce.
+    Corrupt,
+    /// Stopped by Ctrl-C before the end, nothing wrong so far.
+    Interrupted,
+}
+
+impl Verdict {
+    /// The verdict of a report.
+    pub fn of(report: &DataReport) -> Self {
+        let torn_or_long = report.incomplete_files().any(|f| {
+            matches!(f.state, post_core::FileState::Misaligned { .. } | post_core::FileState::Oversized { .. })
+        });
+        let wrong = (!report.bad.is_empty() && !report.repaired)
+            || torn_or_long
+            || !report.stray_files.is_empty()
+            || matches!(report.nonce, NonceCheck::Invalid { .. });
+        if wrong {
+            Verdict::Corrupt
+        } else if report.cancelled {
+            Verdict::Interrupted
+        } else if report.is_clean() {
+            Verdict::Clean
+        } else {
+            Verdict::Incomplete
+        }
+    }
+
+    /// The word reports use: `clean`, `incomplete`, `corrupt`, `interrupted`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Clean => "clean",
+            Verdict::Incomplete => "incomplete",
+            Verdict::Corrupt => "corrupt",
+            Verdict::Interrupted => "interrupted",
+        }
+    }
+
+    /// The exit code: 0 clean, 1 corrupt, 3 incomplete, 130 interrupted.
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Verdict::Clean => ExitCode::SUCCESS,
+            Verdict::Corrupt => ExitCode::from(1),
+            Verdict::Incomplete => ExitCode::from(EXIT_INCOMPLETE),
+            Verdict::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
+        }
+    }
+}
+
 /// Check a data directory: recompute labels in parallel and report every bad range as (file, byte
 /// offset, label index range), plus missing, short, long or stray files and a bad VRF nonce. Exit code 0
-/// when clean, 1 when anything is wrong.
+/// when clean, 1 when anything is wrong (corrupt), 3 when nothing is wrong but the data is not finished
+/// (missing or short files, no VRF nonce yet: `post init` finishes it), 130 when interrupted.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The data directory.
@@ -26,14 +85,30 @@ pub struct Args {
     /// Recompute every label.
     #[arg(long)]
     all: bool,
-    /// The seed that picks the sampled labels (printed, so a check can be repeated); default: random.
-    #[arg(long)]
+    /// The seed that picks the sampled labels, as hex (`0x` optional; printed, so a check can be
+    /// repeated); default: random.
+    #[arg(long, value_parser = seed_hex, value_name = "HEX")]
     seed: Option<u64>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
     compute: Compute,
+}
+
+/// A seed of up to 16 hex digits, as `post verify --seed` takes its seed.
+fn seed_hex(text: &str) -> Result<u64, String> {
+    let digits = text.trim();
+    let digits = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")).unwrap_or(digits);
+    if digits.is_empty() || digits.len() > 16 {
+        return Err(format!("{text:?} is not 1 to 16 hex digits"));
+    }
+    u64::from_str_radix(digits, 16).map_err(|e| format!("{text:?} is not hex: {e}"))
+}
+
+/// A seed as it is printed and taken: 16 hex digits.
+pub fn seed_text(seed: u64) -> String {
+    format!("{seed:016x}")
 }
 
 fn percent(text: &str) -> Result<f64, String> {
@@ -59,9 +134,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Coverage::All
     } else {
         let seed = args.seed.unwrap_or_else(random_seed);
-        eprintln!(
-            "verify-data: checking {}% of the labels with seed {seed} (repeat with --seed {seed})",
-            args.fraction
+        tracing::info!(
+            "verify-data: checking {}% of the labels with seed {} (repeat with --seed {})",
+            args.fraction,
+            seed_text(seed),
+            seed_text(seed)
         );
         Coverage::Fraction { percent: args.fraction, seed, chunk: SAMPLE_CHUNK }
     };
@@ -88,7 +165,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", text(&report, seed));
     }
-    Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(Verdict::of(&report).exit_code())
 }
 
 /// The human-readable report: one line per problem, then a verdict.
@@ -123,12 +200,20 @@ pub fn text(report: &DataReport, seed: Option<u64>) -> String {
         NonceCheck::Invalid { nonce, reason } => out += &format!("VRF nonce {nonce}: INVALID: {reason}\n"),
     }
     let bad: u64 = report.bad.iter().map(|r| r.labels.end - r.labels.start).sum();
-    let sampled = seed.map_or_else(String::new, |s| format!(" (sampled with seed {s})"));
+    let sampled = seed.map_or_else(String::new, |s| format!(" (sampled with seed {})", seed_text(s)));
     out += &format!("checked {} labels{sampled}: {bad} bad in {} range(s)\n", report.labels_checked, report.bad.len());
     if report.cancelled {
         out += "interrupted before the end\n";
     }
-    out += if report.is_clean() { "clean\n" } else { "NOT clean\n" };
+    out += match Verdict::of(report) {
+        Verdict::Clean => "clean\n",
+        Verdict::Incomplete => {
+            "incomplete: no label checked is wrong, but the data is not finished — run `post init --dir <dir>` \
+             to finish it\n"
+        }
+        Verdict::Corrupt => "NOT clean: the data is damaged — `post repair` rewrites bad labels\n",
+        Verdict::Interrupted => "interrupted: nothing wrong found so far\n",
+    };
     out
 }
 
@@ -162,7 +247,8 @@ pub fn json(report: &DataReport, seed: Option<u64>) -> serde_json::Value {
         }
     };
     serde_json::json!({
-        "dir": report.dir, "clean": report.is_clean(), "seed": seed,
+        "dir": report.dir, "clean": report.is_clean(), "state": Verdict::of(report).name(),
+        "seed": seed.map(seed_text),
         "labels_checked": report.labels_checked, "files": files, "stray_files": report.stray_files,
         "bad": bad, "repaired": report.repaired, "cancelled": report.cancelled, "nonce": nonce,
     })
