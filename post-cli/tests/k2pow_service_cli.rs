@@ -61,7 +61,8 @@ fn check_pow(rx: &RandomXPow, group: u8, threshold: &[u8; 32], pow: u64) {
 #[test]
 fn jobs_follow_the_spec_and_randomx_is_built_once() {
     let started = Instant::now();
-    let mut service = k2pow_service(&[]);
+    let mut service =
+        k2pow_service(&["--randomx-large-pages", "--result-cache-size", "8", "--result-cache-age", "10m"]);
     let rx = RandomXPow::new(RandomXMode::Light).unwrap();
     assert_eq!(get(service.addr, "/").0, 200);
     let (status, body) =
@@ -86,6 +87,7 @@ fn jobs_follow_the_spec_and_randomx_is_built_once() {
     assert_eq!(service.log().matches("k2pow backend ready").count(), 1, "{}", service.log());
     assert_eq!(service.log().matches("k2pow job done").count(), 4, "{}", service.log());
     assert!(service.log().contains("hashes/s"));
+    assert!(service.log().contains("large pages are not supported yet"), "{}", service.log());
 
     // A long job (one hash in 4096 meets it) runs; a second job meanwhile gets 429, the same one 201.
     let hard = threshold(0x00);
