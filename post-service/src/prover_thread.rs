@@ -8,7 +8,8 @@
 //!    finished one is answered at once)
 //! 4. set RandomX up (fast: the 2 GiB dataset, tens of seconds) or use the remote k2pow client, and light
 //!    RandomX for the self-check; both are dropped after the job, so an idle service holds no dataset
-//! 5. run the job on the service's thread pool; its progress goes into the shared state
+//! 5. run the job on the service's thread pool (niced, so the threads answering the node always get a core); its
+//!    progress goes into the shared state
 //! 6. Done(proof) or Failed into the slot, when the slot still belongs to this challenge (a cancelled job
 //!    leaves it to the challenge that replaced it)
 //! ```
@@ -137,13 +138,36 @@ impl Drop for ProverThread {
 fn build_pool(threads: &ProvingThreads) -> Result<rayon::ThreadPool, ServeError> {
     let builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("prove-{i}"));
     let builder = match threads {
-        ProvingThreads::Count(n) => builder.num_threads(*n),
+        ProvingThreads::Count(n) => builder.num_threads(*n).start_handler(|_| lower_priority()),
         ProvingThreads::Pinned(cores) => {
             let cores = cores.clone();
-            builder.num_threads(cores.len()).start_handler(move |i| pin_to_core(cores[i]))
+            builder.num_threads(cores.len()).start_handler(move |i| {
+                lower_priority();
+                pin_to_core(cores[i]);
+            })
         }
     };
     builder.build().map_err(|e| ServeError::ThreadPool { reason: e.to_string() })
+}
+
+/// How much nicer than the rest of the process the proving threads run (Linux): when proving takes every
+/// core, the threads that answer the node still get the CPU at once.
+const PROVING_NICENESS: i32 = 5;
+
+/// Lowers the calling thread's scheduling priority by [`PROVING_NICENESS`] (Linux; elsewhere nothing).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no preconditions; setpriority on our own thread id reads no memory of ours.
+        let ok = unsafe {
+            let tid = libc::gettid();
+            let current = libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t);
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, current + PROVING_NICENESS) == 0
+        };
+        if !ok {
+            tracing::debug!("could not lower the priority of a proving thread");
+        }
+    }
 }
 
 /// Pins the calling thread to one core (Linux); elsewhere logs that pinning is not supported.
@@ -247,16 +271,26 @@ fn prove(
     }
     // Step 4.
     tracing::info!("proving challenge {hex}: setting up the proof of work ({config:?})", config = config.pow);
+    // Light mode: one instance proves and verifies. Fast mode: the dataset is built on the pool,
+    // cancellable (a replaced challenge or a shutdown does not wait for it), its progress logged.
+    let last_logged = std::sync::atomic::AtomicU64::new(0);
+    let setup_progress = |done: u64, total: u64| {
+        let tenth = done * 10 / total.max(1);
+        if last_logged.fetch_max(tenth, std::sync::atomic::Ordering::Relaxed) < tenth {
+            tracing::info!("proving challenge {hex}: RandomX dataset {}%", tenth * 10);
+        }
+    };
+    let light = || RandomXPow::new_with(RandomXMode::Light, cancel, &|_, _| {});
     let (pow, verify): (Arc<dyn PowProver>, Arc<dyn PowVerifier>) = match &config.pow {
         PowSource::Local(RandomXMode::Light) => {
-            let pow = Arc::new(pool.install(|| RandomXPow::new(RandomXMode::Light))?);
+            let pow = Arc::new(pool.install(light)?);
             (pow.clone(), pow)
         }
         PowSource::Local(mode) => {
-            let pow = Arc::new(pool.install(|| RandomXPow::new(*mode))?);
-            (pow, Arc::new(RandomXPow::new(RandomXMode::Light)?))
+            let pow = Arc::new(pool.install(|| RandomXPow::new_with(*mode, cancel, &setup_progress))?);
+            (pow, Arc::new(light()?))
         }
-        PowSource::Given(pow) => (pow.clone(), Arc::new(RandomXPow::new(RandomXMode::Light)?)),
+        PowSource::Given(pow) => (pow.clone(), Arc::new(light()?)),
     };
     if cancel.is_cancelled() {
         return Err(ProofError::Cancelled.into());
