@@ -166,3 +166,37 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalive_and_limits_are_the_node_s() {
+        // The node drops a client that pings more than once a minute (GOAWAY too_many_pings) and pings an
+        // idle connection after 10 minutes; the reference pings every 600 s with a 20 s timeout.
+        assert_eq!(KEEPALIVE_INTERVAL, Duration::from_secs(600));
+        assert!(KEEPALIVE_INTERVAL >= Duration::from_secs(60));
+        assert_eq!(KEEPALIVE_TIMEOUT, Duration::from_secs(20));
+        assert_eq!(MAX_MESSAGE_BYTES, 10 * 1024 * 1024);
+    }
+
+    #[test]
+    fn error_chain_keeps_every_cause_once() {
+        let inner = std::io::Error::other("connection refused");
+        let outer = ServeError::Io { what: "dialling".into(), source: inner };
+        assert_eq!(error_chain(&outer), "dialling: connection refused");
+    }
+
+    #[test]
+    fn endpoint_reads_the_tls_files_and_names_a_missing_one() {
+        let missing = std::path::Path::new("/nonexistent/ca.pem");
+        let address = NodeAddress::parse("https://node:1", Some(missing), Some(missing), Some(missing), None).unwrap();
+        let config = ClientConfig { address, reconnect_interval: Duration::from_secs(1), max_retries: None };
+        let err = endpoint(&config).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/ca.pem"), "{err}");
+        let address = NodeAddress::parse("node:1", None, None, None, None).unwrap();
+        let config = ClientConfig { address, reconnect_interval: Duration::from_secs(1), max_retries: Some(1) };
+        assert!(endpoint(&config).is_ok());
+    }
+}

@@ -123,3 +123,46 @@ pub enum Stopped {
     /// The `--watch-pid` process is gone.
     WatchedProcessGone,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_formats_its_fields() {
+        let io = || std::io::Error::other("disk on fire");
+        let cases: Vec<(ServeError, &[&str])> = vec![
+            (ServeError::Address { address: "ftp://x:1".into(), reason: "no ftp".into() }, &["ftp://x:1", "no ftp"]),
+            (ServeError::Tls { reason: "bad pem".into() }, &["TLS", "bad pem"]),
+            (
+                ServeError::Data {
+                    dir: "/d".into(),
+                    source: post_core::Error::InvalidParam { name: "dir", reason: "/d is locked".into() },
+                },
+                &["/d is locked"],
+            ),
+            (ServeError::NoVrfNonce, &["VRF nonce", "post init"]),
+            (ServeError::UnitsOutOfRange { units: 2, min: 4, max: 9 }, &["2 units", "4..=9", "--min-num-units"]),
+            (
+                ServeError::ScryptMismatch { path: "/d/postdata_0.bin".into(), n: 512, r: 1, p: 1 },
+                &["/d/postdata_0.bin", "N=512 r=1 p=1", "-n -r -p"],
+            ),
+            (ServeError::Label { reason: "n too big".into() }, &["n too big"]),
+            (ServeError::Param { name: "--nonces", reason: "20 is odd".into() }, &["--nonces", "20 is odd"]),
+            (ServeError::Io { what: "reading /d/x".into(), source: io() }, &["reading /d/x", "disk on fire"]),
+            (ServeError::Bind { address: "1.2.3.4:5".into(), source: io() }, &["1.2.3.4:5", "disk on fire"]),
+            (ServeError::ThreadPool { reason: "no threads".into() }, &["no threads"]),
+            (ServeError::Proof(post_proof::Error::Cancelled), &["cancelled"]),
+            (
+                ServeError::GaveUp { address: "http://n:1".into(), attempts: 2, last: "refused".into() },
+                &["http://n:1", "2 failed attempts", "--max-retries", "refused"],
+            ),
+        ];
+        for (error, needles) in cases {
+            let text = error.to_string();
+            for needle in needles {
+                assert!(text.contains(needle), "{text:?} lacks {needle:?}");
+            }
+        }
+    }
+}
