@@ -11,6 +11,7 @@ mod generated {
 pub use generated::*;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use prost::Message as _;
 

@@ -125,6 +125,7 @@ pub enum Stopped {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -56,7 +56,7 @@ impl Service {
     /// a positive multiple of 16 up to 4096, or a prover thread that cannot start.
     pub fn start(config: ServiceConfig) -> Result<Self, ServeError> {
         let nonces = config.proving.nonces;
-        if nonces == 0 || nonces % 16 != 0 || nonces > 4096 {
+        if nonces == 0 || !nonces.is_multiple_of(16) || nonces > 4096 {
             return Err(ServeError::Param {
                 name: "--nonces",
                 reason: format!("{nonces} is not a positive multiple of 16 up to 4096"),

@@ -379,6 +379,7 @@ pub struct StatusDetail {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -40,6 +40,7 @@ pub async fn gone(pid: u32) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
