@@ -66,7 +66,14 @@ impl DirLock {
             return Err(Error::Io { path: dir.to_owned(), source: io::Error::from(io::ErrorKind::NotADirectory) });
         }
         let path = dir.join(LOCK_FILE);
-        let file = match open_lock_file(&path, mode).map_err(io(&path))? {
+        let opened = open_lock_file(&path, mode).map_err(|source| {
+            if mode == LockMode::Exclusive && is_read_only_error(&source) {
+                Error::NotWritable { dir: dir.to_owned(), source }
+            } else {
+                Error::Io { path: path.clone(), source }
+            }
+        });
+        let file = match opened? {
             Some(file) => file,
             None => return Ok(DirLock { dir: dir.to_owned(), mode, file: None }),
         };

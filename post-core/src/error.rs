@@ -150,6 +150,19 @@ pub enum Error {
         /// description such as "readers (shared lock)"; `None` when unknown.
         holder: Option<String>,
     },
+    /// A writer's lock file cannot be created: the directory is read-only (media, mount, permissions).
+    #[error(
+        "{dir} is read-only for this process ({source}); initializing, repairing, shrinking and merging \
+         write there — remount it read-write, fix its permissions or use another directory; proving, \
+         verify-data and info read it as it is. Nothing was changed",
+        dir = dir.display()
+    )]
+    NotWritable {
+        /// The data directory.
+        dir: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
     /// The directory is not PoST data: it does not exist or has no `postdata_metadata.json`.
     #[error(
         "{dir} is not a PoST data directory: {reason}; give the directory `post init` wrote (it holds \
@@ -234,6 +247,10 @@ mod tests {
                 Error::NotPostData { dir: p(), reason: "it does not exist" },
                 &["/data/post", "does not exist", "post init"],
             ),
+            (
+                Error::NotWritable { dir: p(), source: std::io::Error::from_raw_os_error(30) },
+                &["/data/post", "read-only", "remount", "Nothing was changed"],
+            ),
         ];
         // The match has no wildcard: a new variant fails to compile here until it gets a case above.
         let kinds: std::collections::BTreeSet<u8> = cases
@@ -256,9 +273,10 @@ mod tests {
                 Error::ProofJson { .. } => 14,
                 Error::NoSpace { .. } => 15,
                 Error::NotPostData { .. } => 16,
+                Error::NotWritable { .. } => 17,
             })
             .collect();
-        assert_eq!(kinds.len(), 17, "a variant has no formatting case");
+        assert_eq!(kinds.len(), 18, "a variant has no formatting case");
         for (err, needles) in cases {
             let text = err.to_string();
             for needle in needles {
