@@ -115,7 +115,7 @@ fn a_pool_behind_haproxy_answers_and_survives_a_dead_worker() {
     std::fs::write(&cfg, config(front, &[workers[0].addr, workers[1].addr])).unwrap();
     let check = Command::new("haproxy").arg("-c").arg("-f").arg(&cfg).output().unwrap();
     assert!(check.status.success(), "haproxy -c:\n{}", String::from_utf8_lossy(&check.stderr));
-    let _haproxy =
+    let haproxy =
         Haproxy(Command::new("haproxy").arg("-db").arg("-f").arg(&cfg).stdout(Stdio::null()).spawn().unwrap());
     let front_addr: std::net::SocketAddr = ([127, 0, 0, 1], front).into();
     let deadline = Instant::now() + Duration::from_secs(30);
