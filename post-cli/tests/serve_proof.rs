@@ -4,6 +4,8 @@
 //! first, and ERROR for a 5-byte challenge and for a request without a kind (the stream stays open).
 //! Every answer's latency is measured and must be under 100 ms.
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "serve_support/common.rs"]
 mod common;
 #[path = "serve_support/fake_node.rs"]

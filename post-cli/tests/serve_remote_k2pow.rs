@@ -2,6 +2,8 @@
 //! `post k2pow-service` over HTTP, and the proof the fake node receives verifies. (The client's behaviour
 //! on 201, 429, 500, garbage and a worker that goes away is tested with the k2pow service's own tests.)
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "serve_support/common.rs"]
 mod common;
 #[path = "serve_support/fake_node.rs"]

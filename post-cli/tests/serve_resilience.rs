@@ -4,6 +4,8 @@
 //! (refusals never count against --max-retries; the service keeps retrying), and --max-retries 2 with
 //! nothing listening (exits non-zero naming the address).
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "serve_support/common.rs"]
 mod common;
 #[path = "serve_support/fake_node.rs"]

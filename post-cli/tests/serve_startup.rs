@@ -4,6 +4,8 @@
 //! And the supervised mode's argv (spec §5) is accepted by the `post-service` binary, which registers and
 //! exits 0 within 2 s of the watched process ending.
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "serve_support/common.rs"]
 mod common;
 #[path = "serve_support/fake_node.rs"]

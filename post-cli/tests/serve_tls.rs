@@ -3,6 +3,8 @@
 //! another CA it is refused with a clear log line and keeps retrying; `http://` with TLS flags is a
 //! start-up error. Certificates are made in the test with rcgen.
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "serve_support/common.rs"]
 mod common;
 #[path = "serve_support/fake_node.rs"]

@@ -163,17 +163,12 @@ impl PostService for Svc {
             shared.event(Event::Registered(meta.clone()));
             drop(tx);
             // Read answers; anything that arrives while no request is pending is a lock-step violation.
-            loop {
-                match inbound.message().await {
-                    Ok(Some(answer)) => {
-                        if !pending.swap(false, Ordering::SeqCst) {
-                            shared.event(Event::Unasked(format!("{answer:?}")));
-                        }
-                        if answers_tx.send(answer).await.is_err() {
-                            break;
-                        }
-                    }
-                    Ok(None) | Err(_) => break,
+            while let Ok(Some(answer)) = inbound.message().await {
+                if !pending.swap(false, Ordering::SeqCst) {
+                    shared.event(Event::Unasked(format!("{answer:?}")));
+                }
+                if answers_tx.send(answer).await.is_err() {
+                    break;
                 }
             }
             {
