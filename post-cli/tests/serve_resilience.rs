@@ -180,3 +180,49 @@ fn max_retries_with_nothing_listening_exits_naming_the_address() {
     assert_eq!(stderr.matches("failed (attempt").count(), 2, "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+/// The node gives up on a challenge and asks for another while the first is still being proved: the
+/// first job is cancelled and its files removed, the second is proved. Then the service is restarted
+/// after the proof was finished but before the node fetched it: the proof is answered from disk at once.
+#[test]
+fn new_challenge_replaces_a_running_one_and_a_finished_proof_survives_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = data_dir(tmp.path(), "data");
+    let node = FakeNode::start();
+    let mut service = ServiceProcess::spawn(&slow_args(&dir, &node));
+    let api = service.operator_address();
+    let meta = node.wait_registered(1, Duration::from_secs(30));
+
+    let abandoned = challenge(0x77);
+    let first = node.gen_proof_once(&meta.node_id, &abandoned).unwrap();
+    assert!(first.proof.is_none());
+    let clock = Instant::now();
+    while detail(api)["groups_done"].as_u64().unwrap_or(0) < 1 {
+        assert!(clock.elapsed() < Duration::from_secs(60), "no k2pow progress:\n{}", service.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let wanted = challenge(0x88);
+    let outcome = node.prove(&meta.node_id, &wanted, Duration::from_secs(300), |_| {});
+    let ProofOutcome::Proof(answer) = outcome else { panic!("ERROR for the new challenge:\n{}", service.log()) };
+    verify(&answer, &wanted);
+    assert!(service.log().contains("instead of"), "{}", service.log());
+    let files: Vec<String> = std::fs::read_dir(dir.join(".post-proof"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let abandoned_hex = hex::encode(abandoned);
+    assert!(!files.iter().any(|f| f.starts_with(&abandoned_hex)), "the abandoned job was kept: {files:?}");
+
+    // Restarted with the proof finished: the node's next request gets it from disk, without proving.
+    service.kill();
+    let mut service = ServiceProcess::spawn(&slow_args(&dir, &node));
+    node.wait_registered(2, Duration::from_secs(30));
+    let clock = Instant::now();
+    let outcome = node.prove(&meta.node_id, &wanted, Duration::from_secs(30), |_| {});
+    let ProofOutcome::Proof(again) = outcome else { panic!("ERROR after a restart:\n{}", service.log()) };
+    eprintln!("finished proof answered after a restart in {:?}", clock.elapsed());
+    assert_eq!(again, answer, "the kept proof differs");
+    service.wait_line("was already finished", Duration::from_secs(5));
+    assert!(node.violations().is_empty(), "{:?}", node.violations());
+    node.assert_latencies("serve_resilience (replaced challenge, restart after the proof)");
+}
