@@ -4,6 +4,9 @@
 //! Exit codes: 0 success, 1 a negative answer (an invalid proof, corrupt data), 2 a usage or I/O error.
 
 mod cmd;
+mod compute;
+mod ctrl_c;
+mod data_report;
 mod exit;
 mod identity_file;
 mod logging;

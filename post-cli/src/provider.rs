@@ -44,9 +44,14 @@ fn fast(spec: &str) -> Option<anyhow::Result<FastLabeller>> {
         None if spec == "cpu" => Some(Ok(FastLabeller::new())),
         Some(("cpu", name)) => {
             Some(name.parse::<Backend>().with_context(|| format!("--provider {spec}")).and_then(|backend| {
-                FastLabeller::with_backend(backend).with_context(|| {
+                // The library's message speaks to programmers; say it in the user's terms.
+                FastLabeller::with_backend(backend).map_err(|_| {
                     let available: Vec<&str> = Backend::available().iter().map(|b| b.name()).collect();
-                    format!("--provider {spec} (this CPU runs: {})", available.join(", "))
+                    anyhow::anyhow!(
+                        "--provider {spec}: this CPU lacks the instructions of the {backend} backend (this CPU runs: \
+                         {}; `post providers` lists them)",
+                        available.join(", ")
+                    )
                 })
             }))
         }
@@ -159,7 +164,7 @@ mod tests {
         }
         for backend in Backend::ALL.into_iter().filter(|b| !b.is_available()) {
             let err = labeller(&format!("cpu:{backend}")).err().map(|e| format!("{e:#}")).unwrap_or_default();
-            assert!(err.contains("this CPU runs"), "{backend}: {err}");
+            assert!(err.contains("this CPU runs") && !err.contains("Backend::"), "{backend}: {err}");
         }
     }
 

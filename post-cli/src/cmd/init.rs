@@ -1,118 +1,20 @@
-//! `post init`: initialize, resume, grow, or initialize a range of files of a data directory.
-//!
-//! Also holds the options every data command shares (`Compute`: preset, scrypt N, provider, threads)
-//! and the Ctrl-C wiring: the first Ctrl-C (or SIGTERM) asks the operation to stop after the batch in
-//! flight, sync and save its state; a second one exits at once (a rerun still resumes).
+//! `post init`: initialize, resume, grow, or initialize a range of files of a data directory; with
+//! `--rebuild-metadata`, write a lost metadata file again.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use indicatif::HumanBytes;
-use post_core::{AtxId, InitConfig, NodeId, PostMetadata, Preset, ScryptParams, METADATA_FILE};
-use post_init::{CancelToken, InitEnd, InitRequest, Tuning};
+use post_core::{AtxId, InitConfig, NodeId, PostMetadata, METADATA_FILE};
+use post_init::{InitEnd, InitRequest};
 use post_oracle::Labeller;
 
+use crate::compute::Compute;
+use crate::ctrl_c::cancel_on_ctrl_c;
+use crate::exit::EXIT_INTERRUPTED;
 use crate::identity_file::{Identity, IDENTITY_FILE, NODE_KEY_PATH};
 use crate::progress::Progress;
-use crate::util::{hex32, scrypt_n};
-
-/// Exit code of an operation stopped by Ctrl-C (128 + SIGINT, as shells report it).
-pub const EXIT_INTERRUPTED: u8 = 130;
-
-/// Options shared by the commands that compute labels.
-#[derive(Debug, Clone, clap::Args)]
-pub struct Compute {
-    /// Network preset for every parameter not given explicitly: mainnet, testnet or dev. Defaults to
-    /// mainnet; for an existing directory the shape (labels per unit, file size) comes from its metadata.
-    #[arg(long, value_parser = preset)]
-    pub preset: Option<Preset>,
-    /// Scrypt N of the label function (a power of two ≥ 2); default from the preset (8192 on the
-    /// networks). It is not recorded in the metadata: give the same value every time.
-    #[arg(long, value_parser = scrypt_n, value_name = "N")]
-    pub scrypt_n: Option<ScryptParams>,
-    /// What computes labels: `cpu` (the fastest CPU backend), `reference` (the portable labeller), or a
-    /// GPU (`post providers` lists them). Default: the fastest available.
-    #[arg(long, value_name = "PROVIDER")]
-    pub provider: Option<String>,
-    /// CPU threads to use; 0 or none given: all.
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Labels per labeller call (default: what the provider prefers).
-    #[arg(long, value_name = "LABELS")]
-    pub batch: Option<usize>,
-}
-
-fn preset(text: &str) -> Result<Preset, String> {
-    Preset::from_name(text).map_err(|e| e.to_string())
-}
-
-impl Compute {
-    /// The preset (mainnet when not given).
-    pub fn preset_or_default(&self) -> Preset {
-        self.preset.unwrap_or(Preset::Mainnet)
-    }
-
-    /// The scrypt parameters: `--scrypt-n`, else the preset's.
-    pub fn scrypt(&self) -> ScryptParams {
-        self.scrypt_n.unwrap_or(self.preset_or_default().init_config().scrypt)
-    }
-
-    /// Batch sizes.
-    pub fn tuning(&self) -> Tuning {
-        Tuning { batch: self.batch, ..Tuning::default() }
-    }
-
-    /// The labeller chosen by `--provider`; without it the fastest available: every CUDA GPU when there
-    /// is one that starts, else the fastest CPU backend.
-    ///
-    /// # Errors
-    /// When the provider is unknown or cannot start.
-    pub fn labeller(&self) -> anyhow::Result<Box<dyn Labeller>> {
-        if let Some(spec) = &self.provider {
-            return crate::provider::labeller(spec);
-        }
-        if post_cuda::devices().is_ok_and(|d| !d.is_empty()) {
-            match crate::provider::labeller("cuda") {
-                Ok(gpu) => return Ok(gpu),
-                Err(e) => tracing::warn!("not using the GPU ({e:#}); computing labels on the CPU"),
-            }
-        }
-        crate::provider::labeller("cpu")
-    }
-
-    /// Runs `f` in a thread pool of `--threads` threads (the labellers use the current rayon pool).
-    ///
-    /// # Errors
-    /// When the pool cannot be built, or what `f` returns.
-    pub fn install<T: Send>(&self, f: impl FnOnce() -> anyhow::Result<T> + Send) -> anyhow::Result<T> {
-        match self.threads {
-            None | Some(0) => f(),
-            Some(n) => {
-                rayon::ThreadPoolBuilder::new().num_threads(n).build().context("starting the thread pool")?.install(f)
-            }
-        }
-    }
-}
-
-/// A cancel token set by Ctrl-C or SIGTERM; a second signal exits at once.
-///
-/// # Errors
-/// When the signal handler cannot be installed.
-pub fn cancel_on_ctrl_c(what: &'static str) -> anyhow::Result<CancelToken> {
-    let token = CancelToken::new();
-    let handler_token = token.clone();
-    ctrlc::set_handler(move || {
-        if handler_token.is_cancelled() {
-            tracing::warn!("{what}: stopping now; run the same command again to resume");
-            std::process::exit(i32::from(EXIT_INTERRUPTED));
-        }
-        tracing::warn!("{what}: stopping after the batch in flight (press Ctrl-C again to quit at once)");
-        handler_token.cancel();
-    })
-    .context("installing the Ctrl-C handler")?;
-    Ok(token)
-}
+use crate::util::hex32;
 
 /// Initialize PoST data: write `postdata_<i>.bin` files and `postdata_metadata.json`, or resume, grow
 /// or finish a directory. It never deletes data: fewer units than on disk is an error (see `post

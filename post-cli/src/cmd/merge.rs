@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use post_init::Transfer;
 
-use super::init::{cancel_on_ctrl_c, Compute, EXIT_INTERRUPTED};
+use crate::compute::Compute;
+use crate::ctrl_c::cancel_on_ctrl_c;
+use crate::exit::EXIT_INTERRUPTED;
 use crate::progress::Progress;
 
 /// Combine pieces made with `post init --from-file/--to-file` into one data directory.

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::init::{cancel_on_ctrl_c, Compute};
-use super::verify_data::{json, text};
+use crate::compute::Compute;
+use crate::ctrl_c::cancel_on_ctrl_c;
+use crate::data_report::{json, text};
 use crate::progress::Progress;
 
 /// Repair a data directory: recompute every label (a full `verify-data --all`) and rewrite exactly the

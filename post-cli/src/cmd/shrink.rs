@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use indicatif::HumanBytes;
 
-use super::init::{cancel_on_ctrl_c, Compute, EXIT_INTERRUPTED};
+use crate::compute::Compute;
+use crate::ctrl_c::cancel_on_ctrl_c;
+use crate::exit::EXIT_INTERRUPTED;
 use crate::progress::Progress;
 
 /// Reduce a data directory to fewer units: delete the files beyond the new size and truncate the new

@@ -1,0 +1,84 @@
+//! The options every command that computes labels shares (`--preset`, `--scrypt-n`, `--provider`,
+//! `--threads`, `--batch`), and what they select: the labeller and the thread pool it runs in.
+
+use anyhow::Context as _;
+use post_core::{Preset, ScryptParams};
+use post_init::Tuning;
+use post_oracle::Labeller;
+
+use crate::util::scrypt_n;
+
+/// Options shared by the commands that compute labels.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Compute {
+    /// Network preset for every parameter not given explicitly: mainnet, testnet or dev. Defaults to
+    /// mainnet; for an existing directory the shape (labels per unit, file size) comes from its metadata.
+    #[arg(long, value_parser = preset)]
+    pub preset: Option<Preset>,
+    /// Scrypt N of the label function (a power of two ≥ 2); default from the preset (8192 on the
+    /// networks). It is not recorded in the metadata: give the same value every time.
+    #[arg(long, value_parser = scrypt_n, value_name = "N")]
+    pub scrypt_n: Option<ScryptParams>,
+    /// What computes labels: `cpu` (the fastest CPU backend), `reference` (the portable labeller), or a
+    /// GPU (`post providers` lists them). Default: the fastest available.
+    #[arg(long, value_name = "PROVIDER")]
+    pub provider: Option<String>,
+    /// CPU threads to use; 0 or none given: all.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Labels per labeller call (default: what the provider prefers).
+    #[arg(long, value_name = "LABELS")]
+    pub batch: Option<usize>,
+}
+
+fn preset(text: &str) -> Result<Preset, String> {
+    Preset::from_name(text).map_err(|e| e.to_string())
+}
+
+impl Compute {
+    /// The preset (mainnet when not given).
+    pub fn preset_or_default(&self) -> Preset {
+        self.preset.unwrap_or(Preset::Mainnet)
+    }
+
+    /// The scrypt parameters: `--scrypt-n`, else the preset's.
+    pub fn scrypt(&self) -> ScryptParams {
+        self.scrypt_n.unwrap_or(self.preset_or_default().init_config().scrypt)
+    }
+
+    /// Batch sizes.
+    pub fn tuning(&self) -> Tuning {
+        Tuning { batch: self.batch, ..Tuning::default() }
+    }
+
+    /// The labeller chosen by `--provider`; without it the fastest available: every CUDA GPU when there
+    /// is one that starts, else the fastest CPU backend.
+    ///
+    /// # Errors
+    /// When the provider is unknown or cannot start.
+    pub fn labeller(&self) -> anyhow::Result<Box<dyn Labeller>> {
+        if let Some(spec) = &self.provider {
+            return crate::provider::labeller(spec);
+        }
+        if post_cuda::devices().is_ok_and(|d| !d.is_empty()) {
+            match crate::provider::labeller("cuda") {
+                Ok(gpu) => return Ok(gpu),
+                Err(e) => tracing::warn!("not using the GPU ({e:#}); computing labels on the CPU"),
+            }
+        }
+        crate::provider::labeller("cpu")
+    }
+
+    /// Runs `f` in a thread pool of `--threads` threads (the labellers use the current rayon pool).
+    ///
+    /// # Errors
+    /// When the pool cannot be built, or what `f` returns.
+    pub fn install<T: Send>(&self, f: impl FnOnce() -> anyhow::Result<T> + Send) -> anyhow::Result<T> {
+        match self.threads {
+            None | Some(0) => f(),
+            Some(n) => {
+                rayon::ThreadPoolBuilder::new().num_threads(n).build().context("starting the thread pool")?.install(f)
+            }
+        }
+    }
+}
