@@ -123,6 +123,16 @@ fn init_without_node_id_makes_identity_key_as_postcli_does() {
     assert_eq!(recorded_node_id(&dir), hex::encode(public));
     assert!(common::text(&out).contains("identities/local.key"), "says where to copy it: {}", common::text(&out));
 
+    // --json names the key it made.
+    let json_dir = tmp.path().join("json");
+    let mut args = init_args(&json_dir, None);
+    args.push("--json".into());
+    let out = common::run_args(&args);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["new_identity_key"], json_dir.join("identity.key").display().to_string());
+    assert_eq!(report["node_id"], hex::encode(node_loads(&json_dir.join("identity.key"))));
+
     // Run again: the key there is used and kept.
     let before = std::fs::read(&key).unwrap();
     let out = common::run_args(&init_args(&dir, None));

@@ -58,8 +58,9 @@ pub struct Args {
     /// With --rebuild-metadata: labels to recompute besides the first and last of every file.
     #[arg(long, value_name = "LABELS", default_value_t = 1000, requires = "rebuild_metadata")]
     check_labels: u64,
-    /// Print the result as one JSON object on stdout: `{"dir", "state": "complete" | "files_complete" |
-    /// "stopped", "labels_written", "seconds", "labels_per_second", "vrf_nonce"}`.
+    /// Print the result as one JSON object on stdout: `{"dir", "node_id", "new_identity_key" (the key
+    /// file this run created, else null), "state": "complete" | "files_complete" | "stopped",
+    /// "labels_written", "seconds", "labels_per_second", "vrf_nonce"}`.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -107,6 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let report = serde_json::json!({
                 "dir": request.dir.display().to_string(),
                 "node_id": request.node_id.to_string(),
+                "new_identity_key": new_identity.as_ref().map(|_| request.dir.join(IDENTITY_FILE)),
                 "state": state,
                 "labels_written": outcome.labels_written,
                 "seconds": seconds,
