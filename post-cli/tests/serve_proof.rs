@@ -133,16 +133,34 @@ fn challenge_bytes(byte: u8) -> [u8; 32] {
     challenge(byte)
 }
 
+/// The proving threads of process `pid` and the cores each may run on (`/proc/<pid>/task/*`).
+fn pinned_prover_threads(pid: u32) -> Vec<(String, String)> {
+    let mut threads = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let task = task.unwrap().path();
+        let name = std::fs::read_to_string(task.join("comm")).unwrap_or_default().trim().to_string();
+        if name.starts_with("prove-") {
+            let status = std::fs::read_to_string(task.join("status")).unwrap();
+            let cores = status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).unwrap().trim().to_string();
+            threads.push((name, cores));
+        }
+    }
+    threads
+}
+
 /// A job that fails (here: the data was damaged after the start-up check, so the proof found does not
 /// verify) answers ERROR once, naming the bad labels in the log; the next request retries it, and once the
-/// data is repaired the retry proves.
+/// data is repaired the retry proves. The service runs with `--pinned-cores 0`: one proving thread, on core 0.
 #[test]
 fn failed_job_answers_error_once_then_retries() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = data_dir(tmp.path(), "data");
     let node = FakeNode::start();
-    let mut service = ServiceProcess::spawn(&serve_args(&dir, &format!("http://{}", node.address())));
+    let mut args = serve_args(&dir, &format!("http://{}", node.address()));
+    set_flag(&mut args, "--pinned-cores", "0");
+    let mut service = ServiceProcess::spawn(&args);
     let meta = node.wait_registered(1, Duration::from_secs(30));
+    assert_eq!(pinned_prover_threads(service.child.id()), vec![("prove-0".to_string(), "0".to_string())]);
 
     // Damage every label but the first file's (which the start-up check reads).
     let originals: Vec<(std::path::PathBuf, Vec<u8>)> = (1..5)
