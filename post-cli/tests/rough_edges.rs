@@ -61,6 +61,9 @@ fn unfinished_data_is_not_called_corrupt() {
     assert_eq!(out.status.code(), Some(3));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["state"], "incomplete");
+    // Repair has nothing to rewrite and says the same.
+    let out = common::run(&["repair", "--dir", &d, "--scrypt-n", "16", "--provider", "reference"]);
+    assert_eq!(out.status.code(), Some(3), "{}", common::text(&out));
 
     // Damaged as well: corrupt wins.
     let file = dir.join("postdata_0.bin");

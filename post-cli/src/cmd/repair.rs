@@ -5,13 +5,14 @@ use std::process::ExitCode;
 
 use crate::compute::Compute;
 use crate::ctrl_c::cancel_on_ctrl_c;
-use crate::data_report::{json, text};
+use crate::data_report::{json, text, Verdict};
 use crate::progress::Progress;
 
 /// Repair a data directory: recompute every label (a full `verify-data --all`) and rewrite exactly the
 /// bad ones in place, then sync. Refuses when the parameters look wrong (e.g. another --scrypt-n), so
 /// good data is never overwritten. Missing or unfinished files are reported: `post init` finishes them.
-/// Exit code 0 when the data is clean afterwards, 1 when problems remain.
+/// Exit code 0 when the data is clean afterwards, 3 when only unfinished files remain (`post init`
+/// finishes them), 1 when other problems remain.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The data directory.
@@ -54,5 +55,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    // Repaired labels count as fixed: the verdict is what is left (3 when only unfinished files are).
+    Ok(Verdict::of(&report).exit_code())
 }
