@@ -152,7 +152,7 @@ fn build_pool(threads: &ProvingThreads) -> Result<rayon::ThreadPool, ServeError>
 
 /// How much nicer than the rest of the process the proving threads run (Linux): when proving takes every
 /// core, the threads that answer the node still get the CPU at once.
-const PROVING_NICENESS: i32 = 5;
+const PROVING_NICENESS: i32 = 10;
 
 /// Lowers the calling thread's scheduling priority by [`PROVING_NICENESS`] (Linux; elsewhere nothing).
 fn lower_priority() {
