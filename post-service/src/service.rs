@@ -52,8 +52,9 @@ impl Service {
     /// Steps 1-3 of the module doc.
     ///
     /// # Errors
-    /// A refusal of [`startup_checks::open_checked`], a bad address or TLS file, a nonce count that is not
-    /// a positive multiple of 16 up to 4096, or a prover thread that cannot start.
+    /// A refusal of the start-up checks ([`ServeError::Data`], [`ServeError::NoVrfNonce`],
+    /// [`ServeError::UnitsOutOfRange`], [`ServeError::ScryptMismatch`]), a bad address or TLS file, a nonce
+    /// count that is not a positive multiple of 16 up to 4096, or a prover thread that cannot start.
     pub fn start(config: ServiceConfig) -> Result<Self, ServeError> {
         let nonces = config.proving.nonces;
         if nonces == 0 || !nonces.is_multiple_of(16) || nonces > 4096 {
