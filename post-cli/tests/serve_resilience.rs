@@ -226,3 +226,38 @@ fn new_challenge_replaces_a_running_one_and_a_finished_proof_survives_a_restart(
     assert!(node.violations().is_empty(), "{:?}", node.violations());
     node.assert_latencies("serve_resilience (replaced challenge, restart after the proof)");
 }
+
+/// SIGTERM in the middle of the k2pow: the service cancels the job (its progress saved), exits 0 within
+/// a few seconds, and the next start resumes from the saved groups.
+#[test]
+fn sigterm_mid_proof_saves_the_job_and_exits_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = data_dir(tmp.path(), "data");
+    let node = FakeNode::start();
+    let mut service = ServiceProcess::spawn(&slow_args(&dir, &node));
+    let api = service.operator_address();
+    let meta = node.wait_registered(1, Duration::from_secs(30));
+    let challenge = challenge(0x99);
+    assert!(node.gen_proof_once(&meta.node_id, &challenge).unwrap().proof.is_none());
+    let clock = Instant::now();
+    let mut done = 0;
+    while done < 1 {
+        assert!(clock.elapsed() < Duration::from_secs(60), "no k2pow progress:\n{}", service.log());
+        std::thread::sleep(Duration::from_millis(50));
+        done = detail(api)["groups_done"].as_u64().unwrap_or(0);
+    }
+    let stopping = Instant::now();
+    assert_eq!(service.terminate(Duration::from_secs(30)), Some(0), "{}", service.log());
+    eprintln!("SIGTERM mid-proof: exited after {:?} with {done} group(s) done", stopping.elapsed());
+    assert!(service.log().contains("progress is kept"), "{}", service.log());
+
+    let mut service = ServiceProcess::spawn(&slow_args(&dir, &node));
+    node.wait_registered(2, Duration::from_secs(30));
+    let outcome = node.prove(&meta.node_id, &challenge, Duration::from_secs(300), |_| {});
+    let ProofOutcome::Proof(answer) = outcome else { panic!("ERROR after SIGTERM:\n{}", service.log()) };
+    verify(&answer, &challenge);
+    let (computed, reused) = pow_counts(&mut service);
+    assert!(reused >= done as u32, "reused {reused} of {done} saved groups:\n{}", service.log());
+    assert_eq!(computed + reused, GROUPS);
+    node.assert_latencies("serve_resilience (SIGTERM mid-proof)");
+}
