@@ -14,7 +14,7 @@ use clap::Parser;
 
 /// Serve proofs to a Spacemesh node (the network's post-service command line).
 #[derive(Debug, Parser)]
-#[command(name = "post-service", version, about, long_about = None)]
+#[command(name = "post-service", version)]
 struct Cli {
     #[command(flatten)]
     args: serve::Args,

@@ -60,7 +60,7 @@ pub struct Args {
     /// Good labels in a proof.
     #[arg(long, default_value_t = 37)]
     k2: u32,
-    /// The k2 proof-of-work difficulty for one unit, 64 hex digits (default: mainnet's).
+    /// The k2 proof-of-work difficulty for one unit, 64 hex digits (mainnet's by default).
     #[arg(long, value_parser = hex32, value_name = "HEX32", default_value = MAINNET_HEX)]
     pow_difficulty: [u8; 32],
     /// Scrypt N the data was initialized with.
