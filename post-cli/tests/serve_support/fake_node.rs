@@ -215,7 +215,12 @@ impl FakeNode {
         shared.coinbase.store(coinbase, Ordering::SeqCst);
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let address = listener.local_addr().unwrap();
-        let mut builder = Server::builder();
+        // The node pings an idle connection after 10 minutes and drops it 10 s without an answer. (Its
+        // GOAWAY "too_many_pings" for a client pinging more than once a minute has no hyper equivalent;
+        // the service's 600 s interval is checked by a unit test of post-service instead.)
+        let mut builder = Server::builder()
+            .http2_keepalive_interval(Some(Duration::from_secs(600)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(10)));
         if let Some(tls) = tls {
             let config = ServerTlsConfig::new()
                 .identity(Identity::from_pem(tls.cert, tls.key))
