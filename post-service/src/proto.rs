@@ -51,4 +51,68 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    /// Every field number and wire type of spec §2, written out by hand (independent of the `.proto`, which
+    /// the fake node of the tests shares with the service).
+    #[test]
+    fn field_numbers_are_the_spec_s() {
+        let meta = Metadata {
+            node_id: vec![1; 32],
+            commitment_atx_id: vec![2; 32],
+            nonce: Some(5),
+            num_units: 4,
+            labels_per_unit: 4096,
+        };
+        let mut meta_bytes = vec![0x0a, 0x20];
+        meta_bytes.extend([1; 32]);
+        meta_bytes.extend([0x12, 0x20]);
+        meta_bytes.extend([2; 32]);
+        meta_bytes.extend([0x18, 0x05, 0x20, 0x04, 0x28, 0x80, 0x20]);
+        assert_eq!(meta.encode_to_vec(), meta_bytes, "Metadata 1..=5");
+
+        // ServiceResponse.metadata (1) = MetadataResponse { meta (1) }.
+        let response = ServiceResponse {
+            kind: Some(service_response::Kind::Metadata(MetadataResponse { meta: Some(meta.clone()) })),
+        };
+        let mut want = vec![0x0a, meta_bytes.len() as u8 + 2, 0x0a, meta_bytes.len() as u8];
+        want.extend(&meta_bytes);
+        assert_eq!(response.encode_to_vec(), want, "ServiceResponse.metadata");
+
+        // ServiceResponse.gen_proof (2) = { status (1), proof (2) { nonce 1, indices 2, pow 3 },
+        // metadata (3) { challenge 1, meta 2 } }.
+        let response = ServiceResponse {
+            kind: Some(service_response::Kind::GenProof(GenProofResponse {
+                status: GenProofStatus::Ok as i32,
+                proof: Some(Proof { nonce: 7, indices: vec![0xab, 0xcd], pow: 9 }),
+                metadata: Some(ProofMetadata { challenge: vec![3; 32], meta: Some(meta) }),
+            })),
+        };
+        let mut proof_metadata = vec![0x0a, 0x20];
+        proof_metadata.extend([3; 32]);
+        proof_metadata.extend([0x12, meta_bytes.len() as u8]);
+        proof_metadata.extend(&meta_bytes);
+        let mut inner = vec![0x08, 0x01, 0x12, 0x08, 0x08, 0x07, 0x12, 0x02, 0xab, 0xcd, 0x18, 0x09];
+        inner.extend([0x1a, proof_metadata.len() as u8]);
+        inner.extend(&proof_metadata);
+        let mut want = vec![0x12, inner.len() as u8];
+        want.extend(&inner);
+        assert_eq!(response.encode_to_vec(), want, "ServiceResponse.gen_proof");
+
+        // NodeRequest.metadata (1) = {}; NodeRequest.gen_proof (2) = { challenge (1) }.
+        let request = NodeRequest { kind: Some(node_request::Kind::Metadata(MetadataRequest {})) };
+        assert_eq!(request.encode_to_vec(), [0x0a, 0x00]);
+        let request =
+            NodeRequest { kind: Some(node_request::Kind::GenProof(GenProofRequest { challenge: vec![0; 32] })) };
+        let mut want = vec![0x12, 0x22, 0x0a, 0x20];
+        want.extend([0; 32]);
+        assert_eq!(request.encode_to_vec(), want);
+        assert_eq!(GenProofStatus::Unspecified as i32, 0);
+        assert_eq!(GenProofStatus::Error as i32, 2);
+    }
+
+    #[test]
+    fn the_rpc_path_is_the_node_s() {
+        let source = include_str!(concat!(env!("OUT_DIR"), "/spacemesh.v1.rs"));
+        assert!(source.contains("\"/spacemesh.v1.PostService/Register\""), "the generated client calls another path");
+    }
 }
