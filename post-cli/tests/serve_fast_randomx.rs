@@ -1,6 +1,7 @@
 //! `post serve` with fast RandomX, as the network's services run: the 2 GiB dataset is built on the
 //! prover thread while the node polls, every poll is still answered within 100 ms, and the dataset is
-//! freed after the proof. Prints the service's memory idle, while building/proving, and after.
+//! freed after the proof; `/status/detail` shows the build's progress. Prints the service's memory idle,
+//! while building/proving, and after.
 //!
 //! Needs about 3 GiB of available memory; skips loudly otherwise (`POST_REQUIRE_RANDOMX_FAST=1` turns the
 //! skip into a failure).
@@ -49,16 +50,27 @@ fn fast_mode_dataset_is_built_off_the_request_path_and_freed_after() {
     let mut args = serve_args(&dir, &format!("http://{}", node.address()));
     set_flag(&mut args, "--randomx-mode", "fast");
     set_flag(&mut args, "--threads", "0");
+    set_flag(&mut args, "--operator-address", "127.0.0.1:0");
     let mut service = ServiceProcess::spawn(&args);
+    let api = service.operator_address();
     let meta = node.wait_registered(1, Duration::from_secs(30));
     let idle = service.rss_kib();
 
     let challenge = challenge(0x55);
     let clock = Instant::now();
     let mut peak = 0;
+    let mut dataset_seen = false;
     let outcome = node.prove(&meta.node_id, &challenge, Duration::from_secs(600), |_| {
         peak = peak.max(service.rss_kib());
+        let (_, body) = http_get(api, "/status/detail");
+        let detail: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if detail["phase"] == "randomx_dataset" {
+            let percent = detail["randomx_dataset_percent"].as_f64().unwrap();
+            assert!((0.0..100.0).contains(&percent), "{detail}");
+            dataset_seen = true;
+        }
     });
+    assert!(dataset_seen, "/status/detail never showed the dataset build");
     let took = clock.elapsed();
     let ProofOutcome::Proof(answer) = outcome else { panic!("ERROR in fast mode:\n{}", service.log()) };
     verify(&answer, &challenge);

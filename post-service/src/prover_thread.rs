@@ -275,6 +275,7 @@ fn prove(
     // cancellable (a replaced challenge or a shutdown does not wait for it), its progress logged.
     let last_logged = std::sync::atomic::AtomicU64::new(0);
     let setup_progress = |done: u64, total: u64| {
+        state.dataset_progress(challenge, done, total);
         let tenth = done * 10 / total.max(1);
         if last_logged.fetch_max(tenth, std::sync::atomic::Ordering::Relaxed) < tenth {
             tracing::info!("proving challenge {hex}: RandomX dataset {}%", tenth * 10);

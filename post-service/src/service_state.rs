@@ -94,6 +94,8 @@ struct Inner {
     last_request: Option<SystemTime>,
     last_error: Option<String>,
     counters: Counters,
+    /// The RandomX dataset build of a challenge: (challenge, items done, items in total).
+    dataset: Option<(Challenge, u64, u64)>,
 }
 
 /// The shared state (see the module doc).
@@ -118,6 +120,7 @@ impl ServiceState {
                 last_request: None,
                 last_error: None,
                 counters: Counters::default(),
+                dataset: None,
             }),
         }
     }
@@ -170,6 +173,11 @@ impl ServiceState {
         }
     }
 
+    /// Records the progress of the RandomX dataset build for `challenge` (fast mode).
+    pub fn dataset_progress(&self, challenge: &Challenge, done: u64, total: u64) {
+        self.inner.lock().dataset = Some((*challenge, done, total));
+    }
+
     /// The reference's `GET /status` answer.
     pub fn operator_status(&self, nonces_per_pass: u32) -> OperatorStatus {
         match &self.inner.lock().job {
@@ -199,6 +207,7 @@ impl ServiceState {
             bytes_total: None,
             bytes_per_sec: None,
             eta_seconds: None,
+            randomx_dataset_percent: None,
             proving_for_seconds: None,
             challenge: None,
             last_error: inner.last_error.clone(),
@@ -216,6 +225,12 @@ impl ServiceState {
                 detail.challenge = Some(hex::encode(challenge.as_bytes()));
                 detail.proving_for_seconds = Some(since.elapsed().as_secs_f64());
                 detail.phase = Some("starting");
+                if let Some((_, done, total)) = inner.dataset.filter(|(c, _, _)| c == challenge) {
+                    detail.randomx_dataset_percent = Some(done as f64 * 100.0 / total.max(1) as f64);
+                    if done < total {
+                        detail.phase = Some("randomx_dataset");
+                    }
+                }
                 if let Some(p) = progress {
                     detail.phase = Some(phase_name(p.phase));
                     detail.pass = Some(p.pass);
@@ -364,6 +379,8 @@ pub struct StatusDetail {
     pub bytes_per_sec: Option<f64>,
     /// Estimated seconds left in this pass.
     pub eta_seconds: Option<f64>,
+    /// How much of the fast RandomX dataset of this proof is built.
+    pub randomx_dataset_percent: Option<f64>,
     /// Seconds since the node asked for this challenge.
     pub proving_for_seconds: Option<f64>,
     /// The challenge, hex.
