@@ -14,8 +14,8 @@ mod progress;
 mod prove_estimate;
 mod prove_progress;
 mod provider;
-mod sigbus;
 mod shutdown_signal;
+mod sigbus;
 mod thresholds;
 mod util;
 

@@ -144,7 +144,10 @@ mod tests {
         let now = SystemTime::now();
         assert!(soon.is_some_and(|t| t > now + Duration::from_secs(7100) && t < now + Duration::from_secs(7300)));
         let fixed = deadline("2026-12-03T20:00:00Z").map(Deadline::at).ok();
-        assert_eq!(fixed.map(humantime::format_rfc3339_seconds).map(|t| t.to_string()).as_deref(), Some("2026-12-03T20:00:00Z"));
+        assert_eq!(
+            fixed.map(humantime::format_rfc3339_seconds).map(|t| t.to_string()).as_deref(),
+            Some("2026-12-03T20:00:00Z")
+        );
         assert!(deadline("tomorrow").is_err_and(|e| e.contains("RFC 3339")));
     }
 

@@ -99,8 +99,9 @@ impl ProveProgress {
         match &self.bar {
             Some(bar) => {
                 if bar.length() != Some(total) {
-                    let style = ProgressStyle::with_template("{prefix} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg}")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar());
+                    let style =
+                        ProgressStyle::with_template("{prefix} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar());
                     bar.set_style(style);
                     bar.set_prefix("prove: RandomX dataset");
                     bar.set_length(total);

@@ -323,9 +323,44 @@ fn the_proof_file_verifies_alone() {
     std::fs::write(&file, record.to_string()).unwrap();
     let out = verify(&file, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", common::text(&out));
+
+    // A file far larger than any proof is refused without being read whole.
+    std::fs::write(&file, vec![b' '; 2 << 20]).unwrap();
+    let out = verify(&file, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    assert!(common::text(&out).contains("not a proof file"), "{}", common::text(&out));
 }
 
 fn base64_of(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[test]
+fn bench_plan_prints_a_table_and_a_recommendation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = data_dir(tmp.path(), "plan");
+    let d = dir.to_str().unwrap();
+    let pow = pow_difficulty();
+    let args = ["bench", "plan", "--dir", d, "--preset", "dev", "--pow-difficulty", &pow, "--nonces", "16,64"];
+    let more = ["--threads", "1", "--seconds", "0.2", "--window", "1h"];
+    let table = common::run(&args.iter().chain(&more).copied().collect::<Vec<_>>());
+    let text = common::text(&table);
+    assert!(table.status.success(), "{text}");
+    assert!(text.contains("P(window)") && text.contains("recommended: --nonces"), "{text}");
+
+    let json = common::run(&args.iter().chain(&more).chain(&["--json"]).copied().collect::<Vec<_>>());
+    assert!(json.status.success(), "{}", common::text(&json));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let candidates = report["candidates"].as_array().unwrap();
+    assert_eq!(candidates.len(), 2, "{report}");
+    for c in candidates {
+        let (pass, k2pow, scan) = (c["pass_seconds"].as_f64(), c["k2pow_seconds"].as_f64(), c["scan_seconds"].as_f64());
+        assert!((pass.unwrap() - k2pow.unwrap() - scan.unwrap()).abs() < 1e-6, "{c}");
+        let p = c["pass_probability"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{c}");
+    }
+    // dev data: k1 = 48 expected good labels per nonce and k2 = 32 needed, so a nonce nearly always wins.
+    assert!(report["nonce_success_probability"].as_f64().unwrap() > 0.99, "{report}");
+    assert!(report["recommended"].is_object(), "{report}");
 }

@@ -98,23 +98,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     // Step 1.
     let (_data, mapped, generated);
-    let (regions, bytes, num_units, labels_per_unit): (Vec<LabelRegion<'_>>, u64, u32, Option<u64>) =
-        match &args.dir {
-            Some(dir) => {
-                _data = PostData::open(dir, LockMode::Shared)?;
-                mapped = MappedData::open(&_data).context("the data directory cannot be proven from")?;
-                let meta = _data.metadata();
-                (mapped.regions(), mapped.len_bytes(), meta.num_units, Some(meta.labels_per_unit))
-            }
-            None => {
-                let gib = args.data_size.context("give --dir or --data-size with --units")?;
-                anyhow::ensure!(gib.is_finite() && gib > 0.0, "--data-size {gib} is not a positive number of GiB");
-                let units = args.units.context("--data-size needs --units")?;
-                let sample = (GIB as u64).min((gib * GIB) as u64 / 16 * 16).max(16);
-                generated = random_labels(sample);
-                (vec![LabelRegion::from_bytes(LabelIndex(0), &generated)?], (gib * GIB) as u64, units, None)
-            }
-        };
+    let (regions, bytes, num_units, labels_per_unit): (Vec<LabelRegion<'_>>, u64, u32, Option<u64>) = match &args.dir {
+        Some(dir) => {
+            _data = PostData::open(dir, LockMode::Shared)?;
+            mapped = MappedData::open(&_data).context("the data directory cannot be proven from")?;
+            let meta = _data.metadata();
+            (mapped.regions(), mapped.len_bytes(), meta.num_units, Some(meta.labels_per_unit))
+        }
+        None => {
+            let gib = args.data_size.context("give --dir or --data-size with --units")?;
+            anyhow::ensure!(gib.is_finite() && gib > 0.0, "--data-size {gib} is not a positive number of GiB");
+            let units = args.units.context("--data-size needs --units")?;
+            let sample = (GIB as u64).min((gib * GIB) as u64 / 16 * 16).max(16);
+            generated = random_labels(sample);
+            (vec![LabelRegion::from_bytes(LabelIndex(0), &generated)?], (gib * GIB) as u64, units, None)
+        }
+    };
     let preset = match (args.thresholds.preset, labels_per_unit) {
         (Some(p), _) => p,
         (None, Some(lpu)) => post_core::Preset::ALL

@@ -316,9 +316,9 @@ fn clean(dir: &Path) -> anyhow::Result<ExitCode> {
     let _data = PostData::open(dir, LockMode::Shared)?;
     let removed = remove_jobs_except(dir, None)?;
     for path in &removed {
-        eprintln!("prove: removed {}", path.display());
+        tracing::info!("prove: removed {}", path.display());
     }
-    eprintln!("prove: removed {} file(s) of saved proof jobs", removed.len());
+    tracing::info!("prove: removed {} file(s) of saved proof jobs", removed.len());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -70,8 +70,7 @@ pub struct Args {
 /// Unreadable or malformed inputs, invalid parameters, or a RandomX failure.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Step 1.
-    let proof_text =
-        std::fs::read_to_string(&args.proof).with_context(|| format!("reading {}", args.proof.display()))?;
+    let proof_text = read_capped(&args.proof)?;
     let (proof, metadata) = match ProofRecord::from_json(&proof_text) {
         Ok(record) => {
             if let Some(challenge) = args.challenge {
@@ -91,14 +90,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let meta = match (&args.dir, &args.metadata) {
                 (Some(dir), _) => PostMetadata::load(dir)?,
                 (None, Some(path)) => {
-                    let text =
-                        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
                     PostMetadata::from_json(&text, path)?
                 }
-                (None, None) => anyhow::bail!(
-                    "{} is a bare proof without metadata: give --dir or --metadata",
-                    args.proof.display()
-                ),
+                (None, None) => {
+                    anyhow::bail!("{} is a bare proof without metadata: give --dir or --metadata", args.proof.display())
+                }
             };
             let metadata = ProofMetadata {
                 node_id: meta.node_id,
@@ -143,7 +140,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         let seed = match &args.seed {
             Some(text) => hex::decode(text.trim()).with_context(|| format!("--seed {text:?} is not hex"))?,
-            None => super::verify_data::random_seed().to_le_bytes().to_vec(),
+            None => crate::data_report::random_seed().to_le_bytes().to_vec(),
         };
         eprintln!("verify: checking {} of {} indices, seed {}", proof_config.k3, proof_config.k2, hex::encode(&seed));
         Mode::Subset { k3: proof_config.k3 as usize, seed }
@@ -193,6 +190,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Largest proof file read: a proof with its metadata is well under a kilobyte at any k2 the network
+/// uses; anything near this is not a proof.
+const MAX_PROOF_FILE: u64 = 1 << 20;
+
+/// Reads a proof file, refusing one larger than [`MAX_PROOF_FILE`] before reading it.
+fn read_capped(path: &std::path::Path) -> anyhow::Result<String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut text = String::new();
+    file.take(MAX_PROOF_FILE + 1).read_to_string(&mut text).with_context(|| format!("reading {}", path.display()))?;
+    anyhow::ensure!(
+        text.len() as u64 <= MAX_PROOF_FILE,
+        "{} is larger than {MAX_PROOF_FILE} bytes: not a proof file",
+        path.display()
+    );
+    Ok(text)
 }
 
 /// RandomX in light mode, set up on first use: a proof that fails a structural check (length, padding,

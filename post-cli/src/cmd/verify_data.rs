@@ -8,7 +8,7 @@ use post_init::Coverage;
 
 use crate::compute::Compute;
 use crate::ctrl_c::cancel_on_ctrl_c;
-pub use crate::data_report::random_seed;
+use crate::data_report::random_seed;
 use crate::data_report::{json, seed_text, text, Verdict};
 use crate::progress::Progress;
 
