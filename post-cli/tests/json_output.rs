@@ -98,9 +98,9 @@ fn init_prove_verify_report_json() -> Result<(), Box<dyn std::error::Error>> {
     // Repeat the first index: the network's verifier accepts this, ours must not.
     let mut forged: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&proof)?)?;
     // 128 labels need 8 bits per index, so index i is byte i.
-    let mut indices = STANDARD.decode(forged["indices"].as_str().ok_or("indices")?)?;
+    let mut indices = STANDARD.decode(forged["proof"]["indices"].as_str().ok_or("indices")?)?;
     indices[1] = indices[0];
-    forged["indices"] = serde_json::Value::String(STANDARD.encode(&indices));
+    forged["proof"]["indices"] = serde_json::Value::String(STANDARD.encode(&indices));
     let forged_path = tmp.path().join("forged.json");
     std::fs::write(&forged_path, forged.to_string())?;
     let out = verify(&forged_path.to_string_lossy())?;
@@ -113,6 +113,42 @@ fn init_prove_verify_report_json() -> Result<(), Box<dyn std::error::Error>> {
             .is_some_and(|r| r.contains("twice") || r.contains("repeat") || r.contains("duplicate")),
         "{verdict}"
     );
+
+    // A usage or I/O error still leaves a verdict on stdout, with exit code 2.
+    let missing = tmp.path().join("missing.json");
+    for (argv, names) in [
+        (vec!["verify", "--proof", &*missing.to_string_lossy(), "--json"], "missing.json"),
+        (vec!["verify", "--proof", &*proof_s, "--json", "--no-such-flag"], "--no-such-flag"),
+    ] {
+        let out = post(&argv)?;
+        let verdict = json(&out)?;
+        assert_eq!(out.status.code(), Some(2), "{argv:?}: {verdict}");
+        assert_eq!(verdict["valid"], false, "{verdict}");
+        assert!(verdict["error"].as_str().is_some_and(|e| e.contains(names)), "{verdict}");
+    }
+
+    // Without --all, the report says that a sample was recomputed and how to repeat it.
+    let out = post(&[&["verify", "--proof", &*proof_s], &overrides[..]].concat())?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("sampled with seed") && text.contains("--all"), "{text}");
+
+    // The bare proof checked against another challenge: rejected, and the values it was checked against
+    // are named.
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&proof)?)?;
+    let bare = tmp.path().join("bare.json");
+    std::fs::write(&bare, record["proof"].to_string())?;
+    let other = "04".repeat(32);
+    let out = post(
+        &[
+            &["verify", "--proof", &*bare.to_string_lossy(), "--challenge", &other, "--dir", &dir_s, "--all"][..],
+            &overrides[..],
+        ]
+        .concat(),
+    )?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains(&format!("checked against challenge {other}")), "{text}");
     Ok(())
 }
 

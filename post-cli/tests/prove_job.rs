@@ -11,7 +11,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "fault_support/common.rs"]
+#[path = "fault/common.rs"]
 mod common;
 
 use std::collections::BTreeMap;

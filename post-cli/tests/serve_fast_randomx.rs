@@ -8,9 +8,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "serve_support/common.rs"]
+#[path = "serve/common.rs"]
 mod common;
-#[path = "serve_support/fake_node.rs"]
+#[path = "serve/fake_node.rs"]
 mod fake_node;
 
 use std::time::{Duration, Instant};

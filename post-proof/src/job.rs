@@ -29,8 +29,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use post_core::{
-    compress_indices, proving_difficulty, required_bits, scale_pow_difficulty, Challenge, LabelThreshold, Layout, Nonce,
-    NonceGroup, PostData, PostMetadata, Proof, ProofConfig, ProofMetadata, ProofRecord, ScryptParams,
+    compress_indices, proving_difficulty, required_bits, scale_pow_difficulty, Challenge, LabelThreshold, Layout,
+    Nonce, NonceGroup, PostData, PostMetadata, Proof, ProofConfig, ProofMetadata, ProofRecord, ScryptParams,
 };
 
 pub use state::{remove_jobs_except, JOB_DIR};
@@ -203,7 +203,10 @@ impl ProofJob {
     pub fn open(data: &PostData, params: JobParams) -> Result<Self, Error> {
         let invalid = |name, reason: String| Err(Error::InvalidParam { name, reason });
         if params.nonces == 0 || !params.nonces.is_multiple_of(Nonce::GROUP_SIZE) || params.nonces > NONCE_LIMIT {
-            return invalid("nonces", format!("{} is not a positive multiple of 16 up to {NONCE_LIMIT}", params.nonces));
+            return invalid(
+                "nonces",
+                format!("{} is not a positive multiple of 16 up to {NONCE_LIMIT}", params.nonces),
+            );
         }
         let metadata = data.metadata().clone();
         let num_labels = metadata.num_labels();
@@ -260,7 +263,7 @@ impl ProofJob {
                 runs: state.totals.runs,
             },
         };
-        let layout = data.layout().clone();
+        let layout = *data.layout();
         let mut job = Self {
             params,
             files,
@@ -509,7 +512,12 @@ impl ProofJob {
 
     /// Step 4.
     fn check(&self, pow: &dyn PowVerifier, proof: &Proof, indices: &[u64]) -> Result<(), Error> {
-        let config = ProofConfig { k1: self.params.k1, k2: self.params.k2, k3: self.params.k2, pow_difficulty: self.params.pow_difficulty };
+        let config = ProofConfig {
+            k1: self.params.k1,
+            k2: self.params.k2,
+            k3: self.params.k2,
+            pow_difficulty: self.params.pow_difficulty,
+        };
         let regions = self.data.regions();
         let target = CheckTarget {
             dir: &self.dir,

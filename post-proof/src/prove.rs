@@ -19,8 +19,8 @@
 use std::time::{Duration, Instant};
 
 use post_core::{
-    compress_indices, proving_difficulty, required_bits, scale_pow_difficulty, Challenge, LabelThreshold, NodeId, Nonce,
-    NonceGroup, Proof,
+    compress_indices, proving_difficulty, required_bits, scale_pow_difficulty, Challenge, LabelThreshold, NodeId,
+    Nonce, NonceGroup, Proof,
 };
 
 use crate::sweep::{sweep, PassScan};

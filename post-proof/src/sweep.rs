@@ -56,10 +56,17 @@ impl PassScan {
         let bad = |reason: String| Err(Error::InvalidParam { name: "saved scan", reason });
         for (k, list) in lists.iter().enumerate() {
             if list.len() > k2 as usize {
-                return bad(format!("nonce {} holds {} indices, more than k2 = {k2}", first_nonce as usize + k, list.len()));
+                return bad(format!(
+                    "nonce {} holds {} indices, more than k2 = {k2}",
+                    first_nonce as usize + k,
+                    list.len()
+                ));
             }
             if list.windows(2).any(|w| w[0] >= w[1]) || list.last().is_some_and(|&last| last >= position) {
-                return bad(format!("the indices of nonce {} are not ascending below {position}", first_nonce as usize + k));
+                return bad(format!(
+                    "the indices of nonce {} are not ascending below {position}",
+                    first_nonce as usize + k
+                ));
             }
         }
         Ok(Self { first_nonce, k2: k2 as usize, position, lists })

@@ -164,11 +164,7 @@ impl JobFiles {
             }
             Err(e) => return Err(state_error(folder, format!("cannot create the folder: {e}"))),
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&self.lock);
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(&self.lock);
         let file = match file {
             Ok(file) => file,
             Err(e) if matches!(e.kind(), ErrorKind::ReadOnlyFilesystem | ErrorKind::PermissionDenied) => {
@@ -246,7 +242,8 @@ impl JobFiles {
         }
         let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
         let line = format!("{secs:.3} {event}\n");
-        let _ = OpenOptions::new().create(true).append(true).open(&self.log).and_then(|mut f| f.write_all(line.as_bytes()));
+        let _ =
+            OpenOptions::new().create(true).append(true).open(&self.log).and_then(|mut f| f.write_all(line.as_bytes()));
     }
 }
 

@@ -6,16 +6,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "serve_support/common.rs"]
-mod common;
-#[path = "serve_support/fake_node.rs"]
-mod fake_node;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::*;
-use fake_node::{Event, FakeNode, ProofOutcome};
+use crate::common::*;
+use crate::fake_node;
+use crate::fake_node::{Event, FakeNode, ProofOutcome};
 
 /// A proof of work of about 20 light RandomX hashes per group for 2 units (threshold = this / 2 ≈ 2^256 /
 /// 20): with 128 nonces, 8 groups and several seconds of k2pow, a window to break things in.
@@ -85,9 +81,10 @@ fn stream_dropped_and_service_killed_mid_proof_lose_nothing() {
 
     // 2. SIGKILL in the middle of the k2pow, then a new process: it resumes from the saved groups.
     let dir = data_dir(tmp.path(), "killed");
+    // Counted before the start: a service that registers at once must not be waited for twice.
+    let registered = fake_node::registrations(&node.events()).len();
     let mut service = ServiceProcess::spawn(&slow_args(&dir, &node));
     let api = service.operator_address();
-    let registered = fake_node::registrations(&node.events()).len();
     node.wait_registered(registered + 1, Duration::from_secs(30));
     let mut saved_at_kill = None;
     let outcome = node.prove(&meta.node_id, &challenge, Duration::from_secs(300), |_| {

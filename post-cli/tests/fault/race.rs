@@ -3,14 +3,13 @@
 //!
 //! To hold a lock as long as a check needs, a real `post` process is started and, once `post info` shows
 //! it holding the directory, frozen with SIGSTOP; the other processes run against it, then SIGCONT lets
-//! it finish normally. `init_locking.rs` (the init tests) refuses a second `post init` and a
+//! it finish normally. `init/locking.rs` refuses a second `post init` and a
 //! `post verify-data` while `post init` runs; this file covers readers (`post verify-data`, `post prove`) together, every writer against a
 //! reader, readers and writers against a `post repair`, and two `post init` started at the same instant.
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "fault_support/common.rs"]
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Child, Command, Output};

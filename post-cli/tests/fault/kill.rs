@@ -3,14 +3,13 @@
 //! a prefix of the right bytes, that `post info` can read and nobody holds locked, and that a resumed run
 //! completes to exactly the bytes (metadata included) of an uninterrupted run.
 //!
-//! `init_interrupted.rs` (the init tests) kills a few times by bytes written and stops once with Ctrl-C;
+//! `init/interrupted.rs` kills a few times by bytes written and stops once with Ctrl-C;
 //! this file kills by time over the whole run, many times, checks the directory after every stop, and
 //! compares every byte at the end.
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "fault_support/common.rs"]
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -6,16 +6,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "serve_support/common.rs"]
-mod common;
-#[path = "serve_support/fake_node.rs"]
-mod fake_node;
-
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::*;
-use fake_node::FakeNode;
+use crate::common::*;
+use crate::fake_node::FakeNode;
 
 fn serve(args: &[String]) -> Output {
     post().arg("serve").args(args).output().unwrap()

@@ -7,13 +7,12 @@
 //! The full disk is `RLIMIT_FSIZE` (no file may grow past the limit; writes beyond it fail with EFBIG
 //! because SIGXFSZ is ignored). The last test uses a real full file system instead (a small tmpfs in a
 //! private mount namespace, filled up): there the commands that need no new space — `post repair`
-//! rewrites labels in place, `post shrink` frees space — must still work. `init_disk_full.rs` (the init tests) fills the disk once inside the first
+//! rewrites labels in place, `post shrink` frees space — must still work. `init/disk_full.rs` fills the disk once inside the first
 //! data file; this file sweeps the limit across every kind of file the run writes.
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "fault_support/common.rs"]
-mod common;
+use crate::common;
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt as _;

@@ -5,16 +5,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "serve_support/common.rs"]
-mod common;
-#[path = "serve_support/fake_node.rs"]
-mod fake_node;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
-use fake_node::{FakeNode, ServerTls};
+use crate::common::*;
+use crate::fake_node;
+use crate::fake_node::{FakeNode, ServerTls};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 
 /// A CA: its certificate PEM and the issuer that signs with it.

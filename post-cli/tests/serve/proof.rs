@@ -6,15 +6,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "serve_support/common.rs"]
-mod common;
-#[path = "serve_support/fake_node.rs"]
-mod fake_node;
-
 use std::time::{Duration, Instant};
 
-use common::*;
-use fake_node::{FakeNode, ProofOutcome};
+use crate::common::*;
+use crate::fake_node::{FakeNode, ProofOutcome};
 use post_service::proto::{GenProofStatus, NodeRequest};
 
 #[test]

@@ -9,8 +9,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "fault_support/common.rs"]
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

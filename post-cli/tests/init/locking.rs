@@ -3,8 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "init_support/common.rs"]
-mod common;
+use crate::common;
 
 #[test]
 fn a_second_writer_is_refused() {

@@ -3,8 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "init_support/common.rs"]
-mod common;
+use crate::common;
 
 #[test]
 fn reproduces_the_reference_directory() {
@@ -61,7 +60,7 @@ fn bad_input_is_a_usage_error_that_changes_nothing() {
         (vec!["init", "--dir", d, "--scrypt-n", "16", "--from-file", "7"], "file range"),
         (vec!["init", "--dir", d, "--node-id", "xyz"], "--node-id"),
         (vec!["init", "--dir", d, "--preset", "moon"], "--preset"),
-        (vec!["init", "--dir", new_dir.to_str().unwrap(), "--units", "4"], "--node-id is required"),
+        (vec!["init", "--dir", new_dir.to_str().unwrap(), "--units", "4"], "--atx-id is required"),
     ];
     for (args, needle) in cases {
         let out = common::run(&args);

@@ -14,13 +14,12 @@
 //! ```
 //!
 //! Never anything else: no run may succeed over damage it was told about, or change a file it refuses.
-//! `init_corruption.rs` (the init tests) checks how `post info`, `post verify-data` and `post repair`
+//! `init/corruption.rs` checks how `post info`, `post verify-data` and `post repair`
 //! report and fix damage; this file checks what `post init` does with it.
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "fault_support/common.rs"]
-mod common;
+use crate::common;
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt as _;

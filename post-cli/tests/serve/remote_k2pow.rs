@@ -4,15 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "serve_support/common.rs"]
-mod common;
-#[path = "serve_support/fake_node.rs"]
-mod fake_node;
-
 use std::time::Duration;
 
-use common::*;
-use fake_node::{FakeNode, ProofOutcome};
+use crate::common::*;
+use crate::fake_node::{FakeNode, ProofOutcome};
 
 #[test]
 fn proof_with_the_k2pow_of_a_remote_service() {
