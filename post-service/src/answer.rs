@@ -23,7 +23,7 @@ use crate::proto::{
 };
 use crate::prover_thread::ProverThread;
 use crate::service_state::{JobSlot, ServiceState};
-use crate::ServeError;
+use crate::Error;
 
 /// Answers requests for one identity.
 #[derive(Debug)]
@@ -37,8 +37,8 @@ impl Answerer {
     /// An answerer for the data described by `metadata`.
     ///
     /// # Errors
-    /// [`ServeError::NoVrfNonce`] when the metadata has no VRF nonce: the node cannot use such an identity.
-    pub fn new(metadata: &PostMetadata, state: Arc<ServiceState>, prover: ProverThread) -> Result<Self, ServeError> {
+    /// [`Error::NoVrfNonce`] when the metadata has no VRF nonce: the node cannot use such an identity.
+    pub fn new(metadata: &PostMetadata, state: Arc<ServiceState>, prover: ProverThread) -> Result<Self, Error> {
         let meta = wire_metadata(metadata)?;
         Ok(Answerer { meta, state, prover })
     }
@@ -161,9 +161,9 @@ fn gen_proof_response(response: GenProofResponse) -> ServiceResponse {
 /// The wire `Metadata` of a data directory, which must have a VRF nonce (spec §3.6).
 ///
 /// # Errors
-/// [`ServeError::NoVrfNonce`] when it has none.
-pub fn wire_metadata(metadata: &PostMetadata) -> Result<Metadata, ServeError> {
-    let nonce = metadata.nonce.ok_or(ServeError::NoVrfNonce)?;
+/// [`Error::NoVrfNonce`] when it has none.
+pub fn wire_metadata(metadata: &PostMetadata) -> Result<Metadata, Error> {
+    let nonce = metadata.nonce.ok_or(Error::NoVrfNonce)?;
     Ok(Metadata {
         node_id: metadata.node_id.as_bytes().to_vec(),
         commitment_atx_id: metadata.commitment_atx_id.as_bytes().to_vec(),

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::ServeError;
+use crate::Error;
 
 /// The files of a TLS connection to the node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +34,7 @@ impl NodeAddress {
     /// Checks `address` (see the module doc) against the TLS flags.
     ///
     /// # Errors
-    /// [`ServeError::Address`] for a scheme other than http/https, a missing host or port, `http://` with
+    /// [`Error::Address`] for a scheme other than http/https, a missing host or port, `http://` with
     /// TLS files, `https://` without all three files, or `--domain` without TLS.
     pub fn parse(
         address: &str,
@@ -42,8 +42,8 @@ impl NodeAddress {
         cert: Option<&Path>,
         key: Option<&Path>,
         domain: Option<&str>,
-    ) -> Result<Self, ServeError> {
-        let bad = |reason: String| ServeError::Address { address: address.to_owned(), reason };
+    ) -> Result<Self, Error> {
+        let bad = |reason: String| Error::Address { address: address.to_owned(), reason };
         let (scheme, rest) = match address.split_once("://") {
             Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
             None => ("http".to_owned(), address),
@@ -116,7 +116,7 @@ fn host_of(authority: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn plain(address: &str) -> Result<NodeAddress, ServeError> {
+    fn plain(address: &str) -> Result<NodeAddress, Error> {
         NodeAddress::parse(address, None, None, None, None)
     }
 

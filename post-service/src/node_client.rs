@@ -26,7 +26,7 @@ use crate::answer::Answerer;
 use crate::node_address::NodeAddress;
 use crate::proto::post_service_client::PostServiceClient;
 use crate::service_state::ConnectionState;
-use crate::ServeError;
+use crate::Error;
 
 /// How often the service pings the node on an idle connection (the node tolerates one ping a minute).
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(600);
@@ -51,10 +51,10 @@ pub struct ClientConfig {
 /// The endpoint for `config`: address, keepalive, and TLS with the files read now.
 ///
 /// # Errors
-/// [`ServeError::Tls`] when a TLS file cannot be read or the endpoint rejects the configuration.
-pub fn endpoint(config: &ClientConfig) -> Result<Endpoint, ServeError> {
+/// [`Error::Tls`] when a TLS file cannot be read or the endpoint rejects the configuration.
+pub fn endpoint(config: &ClientConfig) -> Result<Endpoint, Error> {
     let address = &config.address;
-    let bad = |reason: String| ServeError::Address { address: address.uri().to_owned(), reason };
+    let bad = |reason: String| Error::Address { address: address.uri().to_owned(), reason };
     let endpoint = Endpoint::from_shared(address.uri().to_owned())
         .map_err(|e| bad(error_chain(&e)))?
         .connect_timeout(CONNECT_TIMEOUT)
@@ -63,22 +63,22 @@ pub fn endpoint(config: &ClientConfig) -> Result<Endpoint, ServeError> {
         .keep_alive_while_idle(true);
     let Some((files, domain)) = address.tls() else { return Ok(endpoint) };
     let read = |path: &std::path::Path| {
-        std::fs::read(path).map_err(|source| ServeError::Io { what: format!("reading {}", path.display()), source })
+        std::fs::read(path).map_err(|source| Error::Io { what: format!("reading {}", path.display()), source })
     };
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(read(&files.ca_cert)?))
         .identity(Identity::from_pem(read(&files.cert)?, read(&files.key)?))
         .domain_name(domain);
-    endpoint.tls_config(tls).map_err(|e| ServeError::Tls { reason: error_chain(&e) })
+    endpoint.tls_config(tls).map_err(|e| Error::Tls { reason: error_chain(&e) })
 }
 
 /// Serves the node until an error ends it (`--max-retries` exhausted); the caller stops it by dropping
 /// the future.
 ///
 /// # Errors
-/// [`ServeError::Tls`]/[`ServeError::Address`] from [`endpoint`]; [`ServeError::GaveUp`] after
+/// [`Error::Tls`]/[`Error::Address`] from [`endpoint`]; [`Error::GaveUp`] after
 /// `max_retries` consecutive failed connects.
-pub async fn serve_node(config: &ClientConfig, answerer: &Answerer) -> Result<(), ServeError> {
+pub async fn serve_node(config: &ClientConfig, answerer: &Answerer) -> Result<(), Error> {
     let endpoint = endpoint(config)?;
     let state = answerer.state();
     let address = config.address.uri();
@@ -95,7 +95,7 @@ pub async fn serve_node(config: &ClientConfig, answerer: &Answerer) -> Result<()
                 let limit = config.max_retries.map_or_else(|| "unlimited".to_owned(), |m| m.to_string());
                 tracing::warn!("connecting to the node at {address} failed (attempt {failures} of {limit}): {reason}");
                 if config.max_retries.is_some_and(|max| failures >= max) {
-                    return Err(ServeError::GaveUp { address: address.to_owned(), attempts: failures, last: reason });
+                    return Err(Error::GaveUp { address: address.to_owned(), attempts: failures, last: reason });
                 }
                 tokio::time::sleep(config.reconnect_interval).await;
                 continue;
@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn error_chain_keeps_every_cause_once() {
         let inner = std::io::Error::other("connection refused");
-        let outer = ServeError::Io { what: "dialling".into(), source: inner };
+        let outer = Error::Io { what: "dialling".into(), source: inner };
         assert_eq!(error_chain(&outer), "dialling: connection refused");
     }
 

@@ -18,7 +18,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::service_state::ServiceState;
-use crate::ServeError;
+use crate::Error;
 
 #[derive(Debug, Clone)]
 struct Api {
@@ -38,16 +38,16 @@ pub fn router(state: Arc<ServiceState>, nonces: u32) -> Router {
 /// Binds `address` and returns the bound address and the server future (which runs until dropped).
 ///
 /// # Errors
-/// [`ServeError::Bind`] when the address cannot be bound.
+/// [`Error::OperatorBind`] when the address cannot be bound.
 pub async fn bind(
     address: SocketAddr,
     state: Arc<ServiceState>,
     nonces: u32,
-) -> Result<(SocketAddr, impl std::future::Future<Output = ()>), ServeError> {
+) -> Result<(SocketAddr, impl std::future::Future<Output = ()>), Error> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
-        .map_err(|source| ServeError::Bind { address: address.to_string(), source })?;
-    let bound = listener.local_addr().map_err(|source| ServeError::Bind { address: address.to_string(), source })?;
+        .map_err(|source| Error::OperatorBind { address: address.to_string(), source })?;
+    let bound = listener.local_addr().map_err(|source| Error::OperatorBind { address: address.to_string(), source })?;
     let app = router(state, nonces);
     let server = async move {
         if let Err(err) = axum::serve(listener, app).await {

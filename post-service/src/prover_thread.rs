@@ -26,7 +26,7 @@ use post_proof::{
 };
 
 use crate::service_state::{JobSlot, ServiceState};
-use crate::ServeError;
+use crate::Error;
 
 /// How many threads prove, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,15 +98,15 @@ impl ProverThread {
     /// Starts the thread, which owns the open data directory and the thread pool.
     ///
     /// # Errors
-    /// [`ServeError::ThreadPool`] when the pool cannot be built, [`ServeError::Io`] when the thread cannot
+    /// [`Error::ThreadPool`] when the pool cannot be built, [`Error::Io`] when the thread cannot
     /// be spawned.
-    pub fn spawn(data: PostData, config: ProvingConfig, state: Arc<ServiceState>) -> Result<Self, ServeError> {
+    pub fn spawn(data: PostData, config: ProvingConfig, state: Arc<ServiceState>) -> Result<Self, Error> {
         let pool = build_pool(&config.threads)?;
         let (commands, rx) = channel();
         let thread = std::thread::Builder::new()
             .name("prover".into())
             .spawn(move || worker(&data, &config, &pool, &state, &rx))
-            .map_err(|source| ServeError::Io { what: "starting the prover thread".into(), source })?;
+            .map_err(|source| Error::Io { what: "starting the prover thread".into(), source })?;
         Ok(ProverThread { commands: Some(commands), thread: Some(thread) })
     }
 
@@ -135,7 +135,7 @@ impl Drop for ProverThread {
     }
 }
 
-fn build_pool(threads: &ProvingThreads) -> Result<rayon::ThreadPool, ServeError> {
+fn build_pool(threads: &ProvingThreads) -> Result<rayon::ThreadPool, Error> {
     let builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("prove-{i}"));
     let builder = match threads {
         ProvingThreads::Count(n) => builder.num_threads(*n).start_handler(|_| lower_priority()),
@@ -147,7 +147,7 @@ fn build_pool(threads: &ProvingThreads) -> Result<rayon::ThreadPool, ServeError>
             })
         }
     };
-    builder.build().map_err(|e| ServeError::ThreadPool { reason: e.to_string() })
+    builder.build().map_err(|e| Error::ThreadPool { reason: e.to_string() })
 }
 
 /// How much nicer than the rest of the process the proving threads run (Linux): when proving takes every
@@ -216,7 +216,7 @@ fn worker(
                     state.count(|c| c.proofs_finished += 1);
                 }
             }
-            Err(ServeError::Proof(ProofError::Cancelled)) => {
+            Err(Error::Proof { source: ProofError::Cancelled }) => {
                 tracing::info!("proof for challenge {hex} stopped; its progress is kept in the data directory");
             }
             Err(err) => {
@@ -242,7 +242,7 @@ fn prove(
     state: &ServiceState,
     challenge: &Challenge,
     cancel: &CancelToken,
-) -> Result<post_core::ProofRecord, ServeError> {
+) -> Result<post_core::ProofRecord, Error> {
     let hex = hex::encode(challenge.as_bytes());
     let clock = Instant::now();
     // Step 2.

@@ -23,7 +23,7 @@ use crate::node_client::{self, ClientConfig};
 use crate::prover_thread::{ProverThread, ProvingConfig};
 use crate::service_state::ServiceState;
 use crate::startup_checks::{self, DataLimits};
-use crate::{ServeError, Stopped};
+use crate::{Error, Stopped};
 
 /// Everything `post serve` is configured with.
 #[derive(Debug, Clone)]
@@ -52,13 +52,13 @@ impl Service {
     /// Steps 1-3 of the module doc.
     ///
     /// # Errors
-    /// A refusal of the start-up checks ([`ServeError::Data`], [`ServeError::NoVrfNonce`],
-    /// [`ServeError::UnitsOutOfRange`], [`ServeError::ScryptMismatch`]), a bad address or TLS file, a nonce
+    /// A refusal of the start-up checks ([`Error::Data`], [`Error::NoVrfNonce`],
+    /// [`Error::UnitsOutOfRange`], [`Error::ScryptMismatch`]), a bad address or TLS file, a nonce
     /// count that is not a positive multiple of 16 up to 4096, or a prover thread that cannot start.
-    pub fn start(config: ServiceConfig) -> Result<Self, ServeError> {
+    pub fn start(config: ServiceConfig) -> Result<Self, Error> {
         let nonces = config.proving.nonces;
         if nonces == 0 || !nonces.is_multiple_of(16) || nonces > 4096 {
-            return Err(ServeError::Param {
+            return Err(Error::Param {
                 name: "--nonces",
                 reason: format!("{nonces} is not a positive multiple of 16 up to 4096"),
             });
@@ -95,8 +95,8 @@ impl Service {
     /// Steps 4-5: serves until `stop` resolves (`Ok(how)`) or the client gives up (`Err`).
     ///
     /// # Errors
-    /// [`ServeError::Bind`] for the operator API; [`ServeError::GaveUp`] after `--max-retries`.
-    pub async fn run(&self, stop: impl Future<Output = Stopped>) -> Result<Stopped, ServeError> {
+    /// [`Error::OperatorBind`] for the operator API; [`Error::GaveUp`] after `--max-retries`.
+    pub async fn run(&self, stop: impl Future<Output = Stopped>) -> Result<Stopped, Error> {
         // Step 4.
         let api = match self.config.operator_address {
             Some(address) => {

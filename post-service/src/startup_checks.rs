@@ -14,7 +14,7 @@ use std::path::Path;
 
 use post_core::{LabelIndex, Layout, LockMode, PostData, ScryptParams, LABEL_SIZE};
 
-use crate::ServeError;
+use crate::Error;
 
 /// The limits the data must meet.
 #[derive(Debug, Clone, Copy)]
@@ -30,22 +30,22 @@ pub struct DataLimits {
 /// Opens `dir` and runs the checks of the module doc.
 ///
 /// # Errors
-/// [`ServeError::Data`] naming the directory and the problem (locked, incomplete, no metadata...),
-/// [`ServeError::NoVrfNonce`], [`ServeError::UnitsOutOfRange`], [`ServeError::ScryptMismatch`], or
-/// [`ServeError::Io`] when label 0 cannot be read.
-pub fn open_checked(dir: &Path, limits: &DataLimits) -> Result<PostData, ServeError> {
-    let data_error = |source: post_core::Error| ServeError::Data { dir: dir.to_owned(), source };
+/// [`Error::Data`] naming the directory and the problem (locked, incomplete, no metadata...),
+/// [`Error::NoVrfNonce`], [`Error::UnitsOutOfRange`], [`Error::ScryptMismatch`], or
+/// [`Error::Io`] when label 0 cannot be read.
+pub fn open_checked(dir: &Path, limits: &DataLimits) -> Result<PostData, Error> {
+    let data_error = |source: post_core::Error| Error::Data { dir: dir.to_owned(), source };
     // Steps 1 and 2.
     let data = PostData::open(dir, LockMode::Shared).map_err(data_error)?;
     data.require_complete().map_err(data_error)?;
     let meta = data.metadata();
     // Step 3.
     if meta.nonce.is_none() {
-        return Err(ServeError::NoVrfNonce);
+        return Err(Error::NoVrfNonce);
     }
     // Step 4.
     if meta.num_units < limits.min_num_units || meta.num_units > limits.max_num_units {
-        return Err(ServeError::UnitsOutOfRange {
+        return Err(Error::UnitsOutOfRange {
             units: meta.num_units,
             min: limits.min_num_units,
             max: limits.max_num_units,
@@ -56,16 +56,11 @@ pub fn open_checked(dir: &Path, limits: &DataLimits) -> Result<PostData, ServeEr
     let mut stored = [0u8; LABEL_SIZE as usize];
     std::fs::File::open(&path)
         .and_then(|mut f| f.read_exact(&mut stored))
-        .map_err(|source| ServeError::Io { what: format!("reading label 0 from {}", path.display()), source })?;
+        .map_err(|source| Error::Io { what: format!("reading label 0 from {}", path.display()), source })?;
     let computed = post_oracle::label16(&meta.commitment(), limits.scrypt, LabelIndex(0))
-        .map_err(|e| ServeError::Label { reason: e.to_string() })?;
+        .map_err(|e| Error::Label { reason: e.to_string() })?;
     if computed != stored {
-        return Err(ServeError::ScryptMismatch {
-            path,
-            n: limits.scrypt.n(),
-            r: limits.scrypt.r(),
-            p: limits.scrypt.p(),
-        });
+        return Err(Error::ScryptMismatch { path, n: limits.scrypt.n(), r: limits.scrypt.r(), p: limits.scrypt.p() });
     }
     Ok(data)
 }
