@@ -76,7 +76,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => usage_error(&err),
+    };
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
         Command::Bench(args) => cmd::bench::run(args),
@@ -103,6 +106,29 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Exits on a command line clap refused (or on --help/--version). `verify --json` promises a verdict on
+/// stdout whatever happens, so a usage error there is one too: `{"valid": false, "error": …}`.
+fn usage_error(err: &clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let verify_json = args.iter().any(|a| a == "verify") && args.iter().any(|a| a == "--json");
+    if verify_json && !matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        // The rendered error without its "error: " prefix and usage footer.
+        let text = err.render().to_string();
+        let first = text.split("\n\n").next().unwrap_or_default();
+        let message = first.trim_start_matches("error: ").split_whitespace().collect::<Vec<_>>().join(" ");
+        let report = serde_json::json!({
+            "valid": false,
+            "reason": null,
+            "error": message,
+            "checked": 0,
+            "milliseconds": null,
+        });
+        println!("{report}");
+    }
+    err.exit()
 }
 
 /// Logs go to stderr in one style (see `logging.rs`); `RUST_LOG` wins over `-v`/`-q`.

@@ -127,7 +127,10 @@ pub enum Error {
         pow: u64,
     },
     /// The proof of work does not meet the threshold.
-    #[error("invalid proof of work: pow {pow} for nonce group {group} does not meet the threshold")]
+    #[error(
+        "invalid proof of work: pow {pow} for nonce group {group} does not meet the threshold (a proof made for \
+         another challenge, node id or unit count fails here first)"
+    )]
     InvalidPow {
         /// The nonce group.
         group: u8,
@@ -274,7 +277,11 @@ mod tests {
             ),
             (Error::InvalidParam { name: "nonces", reason: "7 is odd".into() }, &["nonces", "7 is odd"], false),
             (Error::Cancelled, &["cancelled"], false),
-            (Error::JobState { path: "/d/.post-proof/ab.json".into(), reason: "torn".into() }, &["ab.json", "torn"], false),
+            (
+                Error::JobState { path: "/d/.post-proof/ab.json".into(), reason: "torn".into() },
+                &["ab.json", "torn"],
+                false,
+            ),
             (Error::JobBusy { path: "/d/.post-proof/ab.lock".into() }, &["ab.lock", "another process"], false),
             (
                 Error::SelfCheck {

@@ -225,7 +225,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(record) => finish(&args, &job, &record, Some((mode, randomx_init)), clock),
         Err(Error::Cancelled) => interrupted(&job),
         Err(e @ Error::SelfCheck { .. }) => {
-            eprintln!("error: {e}");
+            tracing::error!("{e}");
             Ok(ExitCode::from(1))
         }
         Err(e) => Err(e.into()),
@@ -246,8 +246,8 @@ fn finish(
         Some(path) => {
             if let Err(e) = write_atomically(path, &format!("{json}\n")) {
                 println!("{json}");
-                eprintln!(
-                    "error: could not write the proof to {}: {e:#}; it is printed above and kept in {}",
+                tracing::error!(
+                    "could not write the proof to {}: {e:#}; it is printed above and kept in {}",
                     path.display(),
                     job.state_path().display()
                 );
@@ -304,7 +304,7 @@ fn finish(
 }
 
 fn interrupted(job: &ProofJob) -> anyhow::Result<ExitCode> {
-    eprintln!(
+    tracing::info!(
         "prove: stopped; the job is saved in {} — run the same command again to continue",
         job.state_path().display()
     );
@@ -407,7 +407,7 @@ fn cancel_on_ctrl_c() -> anyhow::Result<CancelToken> {
         if handler_token.is_cancelled() {
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }
-        eprintln!("prove: stopping and saving (press Ctrl-C again to quit at once)");
+        tracing::info!("prove: stopping and saving (press Ctrl-C again to quit at once)");
         handler_token.cancel();
     })
     .context("installing the Ctrl-C handler")?;

@@ -69,6 +69,26 @@ pub struct Args {
 /// # Errors
 /// Unreadable or malformed inputs, invalid parameters, or a RandomX failure.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let json = args.json;
+    match check(args) {
+        // With --json, stdout always has the verdict, a usage or I/O error included.
+        Err(e) if json => {
+            let report = serde_json::json!({
+                "valid": false,
+                "reason": null,
+                "error": format!("{e:#}"),
+                "checked": 0,
+                "milliseconds": null,
+            });
+            println!("{report}");
+            tracing::error!("{e:#}");
+            Ok(ExitCode::from(2))
+        }
+        result => result,
+    }
+}
+
+fn check(args: Args) -> anyhow::Result<ExitCode> {
     // Step 1.
     let proof_text = read_capped(&args.proof)?;
     let (proof, metadata) = match ProofRecord::from_json(&proof_text) {
@@ -126,9 +146,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..init_defaults
     };
     if let Some(lpu) = metadata.labels_per_unit.filter(|&lpu| lpu != init_config.labels_per_unit) {
-        eprintln!(
-            "verify: warning: the data has {lpu} labels per unit, the verifier uses {} (--labels-per-unit or \
-             --preset)",
+        tracing::warn!(
+            "verify: the data has {lpu} labels per unit, the verifier uses {} (--labels-per-unit or --preset)",
             init_config.labels_per_unit
         );
     }
@@ -142,8 +161,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Some(text) => hex::decode(text.trim()).with_context(|| format!("--seed {text:?} is not hex"))?,
             None => crate::data_report::random_seed().to_le_bytes().to_vec(),
         };
-        eprintln!("verify: checking {} of {} indices, seed {}", proof_config.k3, proof_config.k2, hex::encode(&seed));
         Mode::Subset { k3: proof_config.k3 as usize, seed }
+    };
+    let checked = match &mode {
+        Mode::Subset { k3, .. } => (*k3).min(proof_config.k2 as usize),
+        _ => proof_config.k2 as usize,
+    };
+    let sampled = match &mode {
+        Mode::Subset { seed, .. } if checked < proof_config.k2 as usize => format!(
+            "{checked} of {} indices recomputed, sampled with seed {} (repeat with --seed {0}; --all recomputes \
+             every one)",
+            proof_config.k2,
+            hex::encode(seed)
+        ),
+        _ => format!("all {checked} indices recomputed"),
     };
     let verifier = Verifier::new(LazyRandomX::default(), proof_config, init_config)?;
     let clock = Instant::now();
@@ -153,10 +184,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     // Step 4.
     if args.json {
-        let checked = match &mode {
-            Mode::Subset { k3, .. } => (*k3).min(proof_config.k2 as usize),
-            _ => proof_config.k2 as usize,
-        };
         let (valid, reason) = match &verdict {
             Ok(()) => (true, None),
             Err(e) if e.is_rejection() => (false, Some(e.to_string())),
@@ -176,8 +203,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match verdict {
         Ok(()) => {
             println!("valid");
-            eprintln!(
-                "verify: valid in {:.1} ms (of which RandomX light-mode setup {:.1} ms, overlapped with the labels)",
+            tracing::info!(
+                "verify: valid: {sampled}, in {:.1} ms (of which RandomX light-mode setup {:.1} ms, overlapped with \
+                 the labels)",
                 took.as_secs_f64() * 1e3,
                 setup.as_secs_f64() * 1e3
             );
@@ -185,7 +213,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Err(e) if e.is_rejection() => {
             println!("invalid");
-            eprintln!("verify: invalid proof: {e}");
+            tracing::error!("verify: invalid proof: {e}");
+            if matches!(
+                e,
+                post_proof::Error::InvalidPow { .. }
+                    | post_proof::Error::InvalidMsb { .. }
+                    | post_proof::Error::InvalidLsb { .. }
+            ) {
+                tracing::info!(
+                    "verify: checked against challenge {}, node id {}, commitment {}, {} units: a proof made for \
+                     other values fails this way",
+                    hex::encode(metadata.challenge.as_bytes()),
+                    hex::encode(metadata.node_id.as_bytes()),
+                    hex::encode(metadata.commitment_atx_id.as_bytes()),
+                    metadata.num_units
+                );
+            }
             Ok(ExitCode::from(1))
         }
         Err(e) => Err(e.into()),
