@@ -50,3 +50,23 @@ fn randomx_reproduces_the_reference_vectors() {
         }
     }
 }
+
+/// Large pages change where RandomX's memory lies, never a hash: the reference vectors again, from a
+/// cache asked for in large pages (on a system without reserved huge pages this takes the fallback to
+/// normal pages, which must work too).
+#[test]
+fn large_pages_or_their_fallback_hash_the_same() {
+    let doc: Value = serde_json::from_str(include_str!("data/pow.json")).unwrap();
+    let rx = RandomXPow::new_with_large_pages(RandomXMode::Light, &CancelToken::new(), &|_, _| {}).unwrap();
+    let reserved = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("HugePages_Free:").map(|v| v.trim().to_string())));
+    eprintln!("large pages: obtained {}, free huge pages on this system: {reserved:?}", rx.large_pages());
+    if reserved.as_deref() == Some("0") {
+        assert!(!rx.large_pages(), "no huge page is free, yet large pages were reported");
+    }
+    for v in doc["vectors"].as_array().unwrap() {
+        let input: [u8; 48] = hex::decode(v["randomx_input48"].as_str().unwrap()).unwrap().try_into().unwrap();
+        assert_eq!(hex::encode(rx.hash(&input).unwrap()), v["randomx_hash"].as_str().unwrap());
+    }
+}

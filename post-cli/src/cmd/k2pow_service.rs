@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use post_proof::{PowProver, RandomXMode, RandomXPow};
+use post_proof::{CancelToken, PowProver, RandomXMode, RandomXPow};
 use post_service::{serve_k2pow, K2PowServiceConfig, PowProverFactory};
 
 use crate::shutdown_signal::terminated;
@@ -29,7 +29,8 @@ pub struct Args {
     /// RandomX mode: fast (2 GiB dataset, built once at start) or light (256 MiB, about 10x slower).
     #[arg(long, value_enum, default_value_t = Mode::Fast)]
     randomx_mode: Mode,
-    /// Ask for large pages (accepted for compatibility with the reference; not used yet, a warning says so).
+    /// Put RandomX's cache or dataset in large pages where the system has them reserved (faster hashing);
+    /// falls back to normal pages with a warning.
     #[arg(long)]
     randomx_large_pages: bool,
     /// Finished results kept at most; the oldest go first.
@@ -56,9 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Mode::Fast => RandomXMode::Fast,
         Mode::Light => RandomXMode::Light,
     };
-    if args.randomx_large_pages {
-        tracing::warn!("--randomx-large-pages: large pages are not supported yet; using normal pages");
-    }
+    let large_pages = args.randomx_large_pages;
     let config = K2PowServiceConfig {
         threads: args.cores,
         result_cache_size: args.result_cache_size,
@@ -66,7 +65,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..K2PowServiceConfig::default()
     };
     let factory: PowProverFactory = Box::new(move || {
-        let pow = RandomXPow::new(mode)?;
+        let pow = if large_pages {
+            let pow = RandomXPow::new_with_large_pages(mode, &CancelToken::new(), &|_, _| {})?;
+            if pow.large_pages() {
+                tracing::info!("k2pow-service: RandomX {} memory in large pages", mode.name());
+            } else {
+                tracing::warn!(
+                    "k2pow-service: --randomx-large-pages: the system gave no large pages (reserve them with \
+                     `sysctl vm.nr_hugepages=1280` for fast mode, 160 for light); using normal pages"
+                );
+            }
+            pow
+        } else {
+            RandomXPow::new(mode)?
+        };
         Ok(Arc::new(pow) as Arc<dyn PowProver>)
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()

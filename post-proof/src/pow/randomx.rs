@@ -55,6 +55,7 @@ pub struct RandomXPow {
     mode: RandomXMode,
     flags: RandomXFlag,
     memory: Memory,
+    large_pages: bool,
     idle: Mutex<Vec<Vm>>,
 }
 
@@ -116,6 +117,30 @@ impl RandomXPow {
         cancel: &CancelToken,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<Self, Error> {
+        Self::build(mode, false, cancel, progress)
+    }
+
+    /// As [`RandomXPow::new_with`], with the cache and the dataset in 2 MiB pages where the system has
+    /// them reserved (`vm.nr_hugepages`): fewer TLB misses make hashing faster, most in fast mode. Each
+    /// allocation the system refuses falls back to normal pages; [`RandomXPow::large_pages`] tells what
+    /// was obtained. The hashes are the same either way.
+    ///
+    /// # Errors
+    /// As [`RandomXPow::new_with`].
+    pub fn new_with_large_pages(
+        mode: RandomXMode,
+        cancel: &CancelToken,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<Self, Error> {
+        Self::build(mode, true, cancel, progress)
+    }
+
+    fn build(
+        mode: RandomXMode,
+        large_pages: bool,
+        cancel: &CancelToken,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<Self, Error> {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
@@ -123,18 +148,35 @@ impl RandomXPow {
         // Hardened systems may refuse the JIT's executable memory, in the cache (which compiles the
         // dataset's initialization) or in a VM; the interpreter is slower but computes the same hashes,
         // and a cache made with the JIT serves interpreted VMs too. So each falls back on its own, and
-        // the dataset is never built twice.
-        let cache = match Cache::new(flags, RANDOMX_KEY) {
-            Err(_) if flags.contains(RandomXFlag::FLAG_JIT) => {
-                flags -= RandomXFlag::FLAG_JIT;
-                Cache::new(flags, RANDOMX_KEY)?
-            }
-            other => other?,
+        // the dataset is never built twice. Large pages fall back the same way, before the JIT does.
+        let large = RandomXFlag::FLAG_LARGE_PAGES;
+        let with_large = if large_pages { Cache::new(flags | large, RANDOMX_KEY).ok() } else { None };
+        let cache_large = with_large.is_some();
+        let cache = match with_large {
+            Some(cache) => cache,
+            None => match Cache::new(flags, RANDOMX_KEY) {
+                Err(_) if flags.contains(RandomXFlag::FLAG_JIT) => {
+                    flags -= RandomXFlag::FLAG_JIT;
+                    Cache::new(flags, RANDOMX_KEY)?
+                }
+                other => other?,
+            },
         };
-        let memory = match mode {
-            RandomXMode::Light => Memory::Light(cache.into()),
+        let (memory, memory_large) = match mode {
+            RandomXMode::Light => (Memory::Light(cache.into()), cache_large),
             // The cache is dropped here: fast VMs read the dataset only.
-            RandomXMode::Fast => Memory::Fast(Dataset::build(flags, &cache, cancel, progress)?.into()),
+            RandomXMode::Fast => {
+                let dataset = match large_pages {
+                    true => match Dataset::build(flags | large, &cache, cancel, progress) {
+                        Ok(dataset) => Ok((dataset, true)),
+                        Err(Error::Cancelled) => Err(Error::Cancelled),
+                        Err(_) => Dataset::build(flags, &cache, cancel, progress).map(|d| (d, false)),
+                    },
+                    false => Dataset::build(flags, &cache, cancel, progress).map(|d| (d, false)),
+                };
+                let (dataset, dataset_large) = dataset?;
+                (Memory::Fast(dataset.into()), dataset_large)
+            }
         };
         // Make one VM now, so that a setup failure shows here and not in the middle of a search.
         let vm = match Vm::new(flags, &memory) {
@@ -147,12 +189,17 @@ impl RandomXPow {
         if mode == RandomXMode::Fast {
             flags |= RandomXFlag::FLAG_FULL_MEM;
         }
-        Ok(Self { mode, flags, memory, idle: Mutex::new(vec![vm]) })
+        Ok(Self { mode, flags, memory, large_pages: memory_large, idle: Mutex::new(vec![vm]) })
     }
 
     /// The mode this instance computes in.
     pub fn mode(&self) -> RandomXMode {
         self.mode
+    }
+
+    /// Whether the cache (light mode) or the dataset (fast mode) lies in large pages.
+    pub fn large_pages(&self) -> bool {
+        self.large_pages
     }
 
     fn checkout(&self) -> Result<VmGuard<'_>, Error> {
