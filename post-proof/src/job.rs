@@ -472,6 +472,7 @@ impl ProofJob {
                 if saved_at.elapsed() >= p.checkpoint_every {
                     saved_at = Instant::now();
                     files.save(state)?;
+                    files.trace(&format!("scan saved at label {}", state.position));
                 }
                 let rate = bytes_this_run as f64 / secs.max(1e-9);
                 let left = total_bytes.saturating_sub(scan.position() * 16) as f64;
