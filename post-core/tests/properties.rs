@@ -112,12 +112,29 @@ proptest! {
         difficulty[..16].copy_from_slice(&hi.to_be_bytes());
         difficulty[16..].copy_from_slice(&lo.to_be_bytes());
         let scaled = scale_pow_difficulty(&difficulty, units).unwrap_or_default();
-        let units = u128::from(units);
-        let scaled_hi = u128::from_be_bytes(scaled[..16].try_into().unwrap_or_default());
-        prop_assert_eq!(scaled_hi, hi / units);
-        if hi == 0 {
-            prop_assert_eq!(u128::from_be_bytes(scaled[16..].try_into().unwrap_or_default()), lo / units);
+        // q = floor(d / units) exactly when q·units + r = d with r = d mod units < units, over all 256
+        // bits. r from the halves: d = hi·2^128 + lo, and 2^128 mod units = (u128::MAX mod units + 1) mod units.
+        let u = u128::from(units);
+        let r = ((hi % u) * ((u128::MAX % u + 1) % u) + lo % u) % u;
+        prop_assert!(r < u);
+        // q·units + r in 64-bit limbs, most significant first, with the carry out of the top limb.
+        let limbs = |bytes: &[u8]| -> [u64; 4] {
+            let mut out = [0u64; 4];
+            for (i, chunk) in bytes.chunks(8).enumerate() {
+                out[i] = u64::from_be_bytes(chunk.try_into().unwrap_or_default());
+            }
+            out
+        };
+        let q = limbs(&scaled);
+        let mut product = [0u64; 4];
+        let mut carry = r;
+        for i in (0..4).rev() {
+            let v = u128::from(q[i]) * u + carry;
+            product[i] = v as u64;
+            carry = v >> 64;
         }
+        prop_assert_eq!(carry, 0, "q·units + r overflows 256 bits");
+        prop_assert_eq!(product, limbs(&difficulty));
     }
 
     #[test]

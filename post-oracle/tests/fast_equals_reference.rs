@@ -29,6 +29,21 @@ fn run(
 }
 
 fn fast_labellers() -> Result<Vec<FastLabeller>, post_oracle::Error> {
+    // Say once, past the test harness's capture, which backends this machine covers: a backend its CPU
+    // lacks is not checked here, and that must show.
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        use std::io::Write as _;
+        let available = Backend::available();
+        let names = |list: Vec<Backend>| list.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ");
+        let missing: Vec<Backend> = Backend::ALL.into_iter().filter(|b| !available.contains(b)).collect();
+        let line = format!(
+            "fast_equals_reference: checked backends {}; not checked on this CPU: {}\n",
+            names(available),
+            if missing.is_empty() { "none".to_string() } else { names(missing) }
+        );
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    });
     Backend::available().into_iter().map(FastLabeller::with_backend).collect()
 }
 

@@ -86,6 +86,7 @@ proptest! {
         let want = model(&labels, &challenge, &node_id, &ProvingParams {
             k1, k2, pow_difficulty, nonces: groups * 16, backend: AesBackend::Portable,
         });
+        say_backends();
         for backend in AesBackend::available() {
             let params = ProvingParams { k1, k2, pow_difficulty, nonces: groups * 16, backend };
             let got = pool(1).install(|| Prover::new(params, &Blake3Pow).unwrap().prove(&target));
@@ -157,4 +158,22 @@ fn bad_inputs_are_refused() {
         assert!(matches!(got, Err(Error::InvalidParam { name: "label data", .. })), "{got:?}");
     }
     assert!(LabelRegion::from_bytes(LabelIndex(0), &bytes[..17]).is_err());
+}
+
+/// Says once, past the test harness's capture, which AES backends this machine checks against the
+/// model: one its CPU lacks is not checked here, and that must show.
+fn say_backends() {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        use std::io::Write as _;
+        let available = AesBackend::available();
+        let names = |list: Vec<AesBackend>| list.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ");
+        let missing: Vec<AesBackend> = AesBackend::ALL.into_iter().filter(|b| !available.contains(b)).collect();
+        let line = format!(
+            "scan_matches_brute_force: checked AES backends {}; not checked on this CPU: {}\n",
+            names(available),
+            if missing.is_empty() { "none".to_string() } else { names(missing) }
+        );
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    });
 }

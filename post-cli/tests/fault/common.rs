@@ -282,3 +282,14 @@ pub fn wait_at_most(mut child: Child, limit: Duration) -> Output {
     }
     child.wait_with_output().unwrap()
 }
+
+/// Reports a test that needs a private mount namespace (a read-only bind mount, a tiny tmpfs) where the
+/// machine allows none: printed past the test harness's capture so that it shows, and a failure instead
+/// when `POST_REQUIRE_NAMESPACES=1` (which `cargo xtask test` sets where namespaces work).
+pub fn skip_without_namespaces(test: &str, reason: &str) {
+    use std::io::Write as _;
+    let required = std::env::var("POST_REQUIRE_NAMESPACES").is_ok_and(|v| v == "1");
+    assert!(!required, "{test}: POST_REQUIRE_NAMESPACES=1 but {reason}");
+    let line = format!("SKIPPED {test}: {reason} (set POST_REQUIRE_NAMESPACES=1 to make this a failure)\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}

@@ -186,7 +186,10 @@ fn repair_and_shrink_work_on_a_full_file_system() {
     let out = match in_small_tmpfs(tmp.path(), script) {
         Ok(out) => out,
         Err(e) => {
-            eprintln!("skipped: cannot mount a small tmpfs in a private mount namespace here: {e}");
+            common::skip_without_namespaces(
+                "repair_and_shrink_work_on_a_full_file_system",
+                &format!("cannot mount a small tmpfs in a private mount namespace here: {e}"),
+            );
             return;
         }
     };

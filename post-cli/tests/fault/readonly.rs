@@ -60,19 +60,22 @@ fn init_read_only(dir: &Path) -> Output {
     common::output(&mut cmd)
 }
 
-/// Whether a read-only bind mount can be made here; prints why not.
-fn supported(dir: &Path) -> bool {
+/// Whether a read-only bind mount can be made here; reports the skip of `test` when not.
+fn supported(test: &str, dir: &Path) -> bool {
     let mut probe = Command::new("sh");
     probe.args(["-c", "! touch \"$0/probe\" 2>/dev/null"]).arg(dir);
     read_only(&mut probe, dir);
     match probe.status() {
         Ok(status) if status.success() => true,
         Ok(status) => {
-            eprintln!("skipped: the read-only bind mount did not stop a write ({status})");
+            common::skip_without_namespaces(test, &format!("the read-only bind mount did not stop a write ({status})"));
             false
         }
         Err(e) => {
-            eprintln!("skipped: cannot make a read-only bind mount in a private mount namespace here: {e}");
+            common::skip_without_namespaces(
+                test,
+                &format!("cannot make a read-only bind mount in a private mount namespace here: {e}"),
+            );
             false
         }
     }
@@ -89,7 +92,7 @@ fn init_into_a_read_only_directory_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     std::fs::create_dir(&dir).unwrap();
-    if !supported(&dir) {
+    if !supported("init_into_a_read_only_directory_is_refused", &dir) {
         return;
     }
     let out = init_read_only(&dir);
@@ -101,7 +104,7 @@ fn init_into_a_read_only_directory_is_refused() {
 fn resume_in_a_read_only_directory_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = common::complete_dir(tmp.path(), "data");
-    if !supported(&dir) {
+    if !supported("resume_in_a_read_only_directory_is_refused", &dir) {
         return;
     }
     // A partial directory: the last file cut short.
@@ -119,7 +122,7 @@ fn resume_in_a_read_only_directory_is_refused() {
 fn repair_of_a_read_only_directory_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = common::complete_dir(tmp.path(), "data");
-    if !supported(&dir) {
+    if !supported("repair_of_a_read_only_directory_is_refused", &dir) {
         return;
     }
     let path = dir.join("postdata_1.bin");
@@ -136,7 +139,7 @@ fn repair_of_a_read_only_directory_is_refused() {
 fn readers_work_on_a_read_only_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = common::complete_dir(tmp.path(), "data");
-    if !supported(&dir) {
+    if !supported("readers_work_on_a_read_only_directory", &dir) {
         return;
     }
     let d = dir.to_str().unwrap();
