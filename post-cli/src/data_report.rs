@@ -5,10 +5,7 @@ use std::process::ExitCode;
 
 use post_init::{DataReport, NonceCheck};
 
-use crate::exit::EXIT_INTERRUPTED;
-
-/// Exit code of a check that found the data unfinished but nothing wrong in it.
-pub const EXIT_INCOMPLETE: u8 = 3;
+use crate::exit::{EXIT_INCOMPLETE, EXIT_INTERRUPTED};
 
 /// How a check ended, from the worst finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,3 +2,6 @@
 
 /// Stopped by Ctrl-C or SIGTERM with the state saved: run the same command again to continue.
 pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// The command did its work or its check, but the data is not complete (`post init --dir` finishes it).
+pub const EXIT_INCOMPLETE: u8 = 3;

@@ -30,6 +30,6 @@ pub use error::Error;
 pub use hexbytes::parse_hex32;
 pub use ids::{AtxId, Challenge, Commitment, LabelIndex, NodeId, Nonce, NonceGroup};
 pub use layout::{Layout, LABEL_SIZE};
-pub use metadata::{PostMetadata, METADATA_FILE};
+pub use metadata::{PostMetadata, MAX_FILES, METADATA_FILE};
 pub use params::{InitConfig, Preset, ProofConfig, ScryptParams, MAINNET_POW_DIFFICULTY};
 pub use proof::{Proof, ProofMetadata, ProofRecord};

@@ -72,6 +72,22 @@ struct Wire<'a> {
     unknown: &'a Map<String, Value>,
 }
 
+/// Most data files a metadata may describe: 2^22 files are 16 PiB at the network's 4 GiB per file. A
+/// forged `MaxFileSize` of 16 bytes would otherwise describe billions of files, and opening the
+/// directory would reserve memory for each.
+pub const MAX_FILES: u32 = 1 << 22;
+
+/// Largest metadata file read: the network's is a few hundred bytes.
+const MAX_METADATA_BYTES: u64 = 1 << 20;
+
+/// Reads at most [`MAX_METADATA_BYTES`] + 1 bytes of `path`, so that the caller can tell an oversized file.
+fn read_capped(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    fs::File::open(path)?.take(MAX_METADATA_BYTES + 1).read_to_string(&mut text)?;
+    Ok(text)
+}
+
 impl PostMetadata {
     /// Metadata for a new data directory of `num_units` units shaped by `init`; no nonce yet.
     pub fn new(node_id: NodeId, commitment_atx_id: AtxId, init: &InitConfig, num_units: u32) -> Self {
@@ -144,10 +160,22 @@ impl PostMetadata {
                 format!("{} units × {} labels per unit overflows 64 bits", self.num_units, self.labels_per_unit),
             )
         })?;
-        Layout::new(num_labels, self.max_file_size).map_err(|e| match e {
+        let layout = Layout::new(num_labels, self.max_file_size).map_err(|e| match e {
             Error::InvalidParam { reason, .. } => bad("NumUnits", reason),
             other => other,
-        })
+        })?;
+        if layout.num_files() > MAX_FILES {
+            return Err(bad(
+                "MaxFileSize",
+                format!(
+                    "{} bytes per file makes {} files for {num_labels} labels, more than {MAX_FILES}: not a \
+                     layout any tool writes",
+                    self.max_file_size,
+                    layout.num_files()
+                ),
+            ));
+        }
+        Ok(layout)
     }
 
     /// Reads and checks `postdata_metadata.json` in `dir`.
@@ -158,7 +186,7 @@ impl PostMetadata {
     /// range.
     pub fn load(dir: &Path) -> Result<Self, Error> {
         let path = Self::path(dir);
-        let text = fs::read_to_string(&path).map_err(|source| match source.kind() {
+        let text = read_capped(&path).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound if !dir.is_dir() => {
                 Error::NotPostData { dir: dir.to_owned(), reason: "it does not exist or is not a directory" }
             }
@@ -167,6 +195,12 @@ impl PostMetadata {
             }
             _ => Error::Io { path: path.clone(), source },
         })?;
+        if text.len() as u64 > MAX_METADATA_BYTES {
+            return Err(Error::MetadataJson {
+                path,
+                reason: format!("larger than {MAX_METADATA_BYTES} bytes: not a metadata file"),
+            });
+        }
         Self::from_json(&text, &path)
     }
 
@@ -363,6 +397,8 @@ mod tests {
             ("MaxFileSize", "100"),
             ("MaxFileSize", "0"),
             ("MaxFileSize", "\"16\""),
+            // 2^34 labels in files of 64 labels: 2^28 files, a forged layout.
+            ("MaxFileSize", "1024"),
             ("Nonce", "\"x\""),
             ("NonceValue", "\"00\""),
             ("NonceValue", "\"zz\""),
@@ -424,5 +460,15 @@ mod tests {
         assert!(matches!(&missing, Err(Error::NotPostData { dir, .. }) if dir.ends_with("nope")), "{missing:?}");
         let empty = PostMetadata::load(&std::env::temp_dir()).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(empty.contains("no postdata_metadata.json"), "{empty}");
+    }
+
+    #[test]
+    fn an_oversized_metadata_file_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        // Valid JSON with a 2 MiB field: refused for its size, naming the file.
+        let text = GO_EXAMPLE.replacen('{', &format!("{{\"Padding\": \"{}\",", "x".repeat(2 << 20)), 1);
+        fs::write(dir.path().join(METADATA_FILE), text).unwrap_or_else(|e| panic!("{e}"));
+        let err = PostMetadata::load(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains(METADATA_FILE) && err.contains("larger than"), "{err}");
     }
 }

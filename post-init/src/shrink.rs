@@ -70,8 +70,11 @@ pub struct PreparedShrink {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShrinkOutcome {
     /// The VRF nonce of the smaller data; `None` when the search was cancelled (nothing was changed when
-    /// it stopped before the deletions; `post init` finishes a search beyond the data).
+    /// it stopped before the deletions; `post init` finishes a search beyond the data) or when the
+    /// smaller data is not complete (`post init` finishes it and finds the nonce).
     pub nonce: Option<VrfCandidate>,
+    /// Whether the cancel token stopped the work: run the same shrink again to finish it.
+    pub cancelled: bool,
 }
 
 /// Locks the directory and plans the shrink (steps 1–2); changes nothing.
@@ -161,10 +164,15 @@ impl PreparedShrink {
                 .map(|i| {
                     let path = Layout::file_path(dir, i);
                     let expected_len = layout.expected_file_size(i);
-                    let len = fs::metadata(&path).ok().map(|m| m.len().min(expected_len));
-                    FileStatus { index: i, path, state: FileState::classify(len, expected_len), expected_len }
+                    // Only a file that is not there is missing; any other error is reported, never guessed.
+                    let len = match fs::metadata(&path) {
+                        Ok(m) => Some(m.len().min(expected_len)),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                        Err(source) => return Err(Error::Io { path, action: "reading the size of", source }),
+                    };
+                    Ok(FileStatus { index: i, path, state: FileState::classify(len, expected_len), expected_len })
                 })
-                .collect();
+                .collect::<Result<_, Error>>()?;
             let search = StoredSearch {
                 labeller,
                 commitment: &commitment,
@@ -175,7 +183,7 @@ impl PreparedShrink {
                 progress,
             };
             let Some(best) = search.run(&kept)? else {
-                return Ok(ShrinkOutcome { nonce: None });
+                return Ok(ShrinkOutcome { nonce: None, cancelled: true });
             };
             best
         };
@@ -222,7 +230,7 @@ impl PreparedShrink {
             };
             nonce = search.run(dir, &mut metadata)?;
         }
-        Ok(ShrinkOutcome { nonce })
+        Ok(ShrinkOutcome { cancelled: nonce.is_none() && cancel.is_cancelled(), nonce })
     }
 }
 

@@ -17,6 +17,9 @@ use post_oracle::{Labeller, VrfCandidate};
 use crate::vrf::full_label;
 use crate::{CancelToken, Error, Event, ProgressSink, VrfSearch};
 
+/// Indices kept with the smallest prefix (see the tie handling in [`StoredSearch::run`]).
+const MAX_TIES: usize = 16;
+
 /// What the search over stored labels needs.
 pub(crate) struct StoredSearch<'a> {
     pub labeller: &'a dyn Labeller,
@@ -58,9 +61,13 @@ impl StoredSearch<'_> {
                     let index = first + done + k as u64;
                     match min.as_ref().map(|m| label.cmp(&m[..])) {
                         Some(std::cmp::Ordering::Greater) => {}
-                        Some(std::cmp::Ordering::Equal) => {
+                        // Honest labels tie on 16 bytes with probability 2^-128; many ties mean a
+                        // zero-filled or copied region, which the first tie's recomputation reports
+                        // (`LabelMismatch`). Keeping a few bounds memory on such data.
+                        Some(std::cmp::Ordering::Equal) if ties.len() < MAX_TIES => {
                             ties.push((index, file.path.clone(), (index - first) * LABEL_SIZE));
                         }
+                        Some(std::cmp::Ordering::Equal) => {}
                         _ => {
                             let mut prefix = [0u8; 16];
                             prefix.copy_from_slice(label);

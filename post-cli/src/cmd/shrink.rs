@@ -7,7 +7,7 @@ use indicatif::HumanBytes;
 
 use crate::compute::Compute;
 use crate::ctrl_c::cancel_on_ctrl_c;
-use crate::exit::EXIT_INTERRUPTED;
+use crate::exit::{EXIT_INCOMPLETE, EXIT_INTERRUPTED};
 use crate::progress::Progress;
 
 /// Reduce a data directory to fewer units: delete the files beyond the new size and truncate the new
@@ -99,12 +99,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        None => {
+        None if outcome.cancelled => {
             tracing::warn!(
                 "shrink: interrupted; run the same command again (or `post init --dir {}`) to finish",
                 args.dir.display()
             );
             Ok(ExitCode::from(EXIT_INTERRUPTED))
+        }
+        None => {
+            // Shrunk as asked, but the data was never complete: it has no VRF nonce yet.
+            tracing::warn!(
+                "shrink: done, but the data is not complete and has no VRF nonce yet; run `post init --dir {}` \
+                 to finish it",
+                args.dir.display()
+            );
+            Ok(ExitCode::from(EXIT_INCOMPLETE))
         }
     }
 }

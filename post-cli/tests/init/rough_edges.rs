@@ -108,3 +108,25 @@ fn a_directory_that_is_not_post_data_is_named_and_left_alone() {
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "{argv:?} left a file behind");
     }
 }
+
+/// A shrink that finishes is never reported as interrupted: shrinking a piece that lacks the kept
+/// files (and whose nonce lies in the dropped ones) deletes as planned and exits 3 ("not complete"),
+/// not 130.
+#[test]
+fn a_shrink_of_unfinished_data_says_so_and_is_not_interrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("piece");
+    let d = dir.display().to_string();
+    let (node, atx) = ("11".repeat(32), "22".repeat(32));
+    let shape = ["--preset", "dev", "--scrypt-n", "2", "--labels-per-unit", "64", "--max-file-size", "512"];
+    let init = [&["init", "--dir", &d, "--node-id", &node, "--atx-id", &atx, "--units", "4"][..], &shape[..]].concat();
+    let out = common::run(&[&init[..], &["--from-file", "4", "--to-file", "7"][..]].concat());
+    assert!(out.status.success(), "{}", common::text(&out));
+    let out = common::run(&["shrink", "--dir", &d, "--units", "2", "--yes", "--scrypt-n", "2"]);
+    assert_eq!(out.status.code(), Some(3), "{}", common::text(&out));
+    assert!(stderr(&out).contains("not complete") && !stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert!(!dir.join("postdata_4.bin").exists(), "the planned deletion did not happen");
+    // `post init` finishes it: the result is complete and has a VRF nonce.
+    let out = common::run(&init);
+    assert!(out.status.success(), "{}", common::text(&out));
+}
