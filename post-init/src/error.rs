@@ -188,6 +188,34 @@ pub enum Error {
         /// Why the parameters look wrong.
         reason: String,
     },
+    /// No scrypt N reproduces the data's stored labels or VRF nonce.
+    #[error(
+        "{path}: no scrypt N from 2 to 2^{max} reproduces {evidence}; the metadata's NodeId or CommitmentAtxId is \
+         not the data's (edited, or another directory's metadata), or the data is damaged — restore the right \
+         metadata, or give --scrypt-n and check with `post verify-data --all` (nothing was changed)",
+        path = path.display(),
+        max = crate::detect_n::MAX_DETECTED_LOG2_N
+    )]
+    ScryptUnknown {
+        /// The file whose labels were recomputed (the metadata file when only the nonce was).
+        path: PathBuf,
+        /// What was recomputed, in words.
+        evidence: String,
+    },
+    /// The given scrypt N does not reproduce the data.
+    #[error(
+        "{path}: scrypt N = {n} does not reproduce {evidence}; the data was written with another N — leave out \
+         --scrypt-n to detect it, or give the right one (nothing was changed)",
+        path = path.display()
+    )]
+    ScryptMismatch {
+        /// The file whose labels were recomputed (the metadata file when only the nonce was).
+        path: PathBuf,
+        /// The N that was given.
+        n: u32,
+        /// What was recomputed, in words.
+        evidence: String,
+    },
     /// A bug: a thread panicked or an invariant broke.
     #[error("internal error: {what}; please report it")]
     Internal {
@@ -230,6 +258,14 @@ mod tests {
             (Error::RepairRefused { dir: p(), reason: "odd".into() }, &["odd", "--scrypt-n"]),
             (Error::Rebuild { dir: p(), reason: "label 3".into() }, &["rebuild the metadata", "label 3"]),
             (Error::Internal { what: "boom".into() }, &["boom", "report"]),
+            (
+                Error::ScryptUnknown { path: p(), evidence: "label 0 of x".into() },
+                &["postdata_2.bin", "2^20", "label 0 of x", "NodeId"],
+            ),
+            (
+                Error::ScryptMismatch { path: p(), n: 64, evidence: "label 0 of x".into() },
+                &["postdata_2.bin", "N = 64", "label 0 of x", "leave out --scrypt-n"],
+            ),
         ];
         // No wildcard: a new variant fails to compile here until it gets a case above.
         let kinds: std::collections::BTreeSet<u8> = cases
@@ -253,9 +289,11 @@ mod tests {
                 Error::RepairRefused { .. } => 15,
                 Error::Internal { .. } => 16,
                 Error::Rebuild { .. } => 17,
+                Error::ScryptUnknown { .. } => 18,
+                Error::ScryptMismatch { .. } => 19,
             })
             .collect();
-        assert_eq!(kinds.len(), 18, "a variant has no formatting case");
+        assert_eq!(kinds.len(), 20, "a variant has no formatting case");
         for (err, needles) in cases {
             let text = err.to_string();
             for needle in needles {

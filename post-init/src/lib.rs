@@ -14,6 +14,8 @@
 //! * [`prepare_shrink`] + [`PreparedShrink::apply`]: the only way to drop data, with a plan to confirm.
 //! * [`verify_data`] and [`repair`]: report every bad range; rewrite exactly the bad labels.
 //! * [`inspect`]: the state of a directory without taking its lock.
+//! * [`detect_scrypt_n`] / [`ScryptEvidence`]: the scrypt N the data was written with (the metadata does
+//!   not record it), found by recomputing the VRF nonce's label or a few stored labels.
 //! * [`rebuild_metadata`]: write a lost metadata file again from the data and the known parameters,
 //!   after checking a sample of labels against them.
 //!
@@ -21,6 +23,7 @@
 //! length that is not a multiple of 16, which only an interrupted write of ours leaves); a wrong tail
 //! after a right head is a lost write and is overwritten with the right labels, never cut.
 
+mod detect_n;
 mod disk_space;
 mod error;
 mod init;
@@ -40,6 +43,7 @@ mod tuning;
 mod verify;
 mod vrf;
 
+pub use detect_n::{detect_scrypt_n, ScryptEvidence, MAX_DETECTED_LOG2_N};
 pub use disk_space::available_bytes;
 pub use error::Error;
 pub use init::{prepare, InitEnd, InitOutcome, InitRequest, InitSummary, PreparedInit};

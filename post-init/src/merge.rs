@@ -7,6 +7,8 @@
 //! 2. Every directory's metadata must agree on NodeId, CommitmentAtxId, LabelsPerUnit, NumUnits and
 //!    MaxFileSize. Every file of the layout must be complete in exactly one directory; partial, torn,
 //!    oversized, duplicated, stray or missing files stop the merge before anything moves.
+//!    The first and last labels of every file are recomputed: a file written with another scrypt N (or
+//!    for another identity) stops the merge too.
 //! 3. The best VRF nonce is the best of the pieces' nonces (each recomputed and checked): each piece
 //!    searched its own files, so the best of the bests is the nonce of the whole data.
 //! 4. Write the target's metadata (atomically) first, then move the files: a rename on the same
@@ -26,6 +28,7 @@ use std::path::{Path, PathBuf};
 use post_core::{DirLock, FileState, Layout, LockMode, PostData, PostMetadata, ScryptParams, METADATA_FILE};
 use post_oracle::{Labeller, VrfCandidate};
 
+use crate::detect_n::first_differing_end;
 use crate::nonce_search::{record_nonce, BeyondSearch, BEYOND_BLOCK};
 use crate::pipeline::sync_parent;
 use crate::vrf::recorded_best;
@@ -38,7 +41,7 @@ pub struct MergeRequest {
     pub target: PathBuf,
     /// The pieces; the target may be listed too.
     pub pieces: Vec<PathBuf>,
-    /// The label cost the pieces were written with, to check their nonces.
+    /// The label cost the pieces were written with, to check their files' ends and their nonces.
     pub scrypt: ScryptParams,
     /// Batch sizes for a nonce search beyond the data.
     pub tuning: Tuning,
@@ -170,6 +173,23 @@ pub fn merge(
         ));
     }
 
+    let commitment = reference.commitment();
+    for &(i, k) in &sources {
+        let path = Layout::file_path(&pieces[k].dir, i);
+        let labels = layout.file_labels(i);
+        if let Some((index, offset)) = first_differing_end(&path, labels, &commitment, request.scrypt, labeller)? {
+            return bad(format!(
+                "{}: label {index} at byte {offset} differs from the label recomputed with scrypt N = {}; the piece \
+                 {} was written with another scrypt N (or for another identity), or the file is damaged — check it \
+                 with `post verify-data --all --dir {}`",
+                path.display(),
+                request.scrypt.n(),
+                pieces[k].dir.display(),
+                pieces[k].dir.display()
+            ));
+        }
+    }
+
     let difficulty = post_core::vrf_difficulty(layout.num_labels())?;
     let mut vrf = VrfSearch::new(difficulty);
     for piece in &pieces {
@@ -209,7 +229,6 @@ pub fn merge(
 
     let mut nonce = vrf.best();
     if nonce.is_none() {
-        let commitment = metadata.commitment();
         let search = BeyondSearch {
             labeller,
             commitment: &commitment,

@@ -113,3 +113,25 @@ fn bad_merges_are_refused_before_anything_moves() {
     assert_eq!(snapshots(&[&a, &b, &c]), before, "nothing moved");
     assert!(common::data_files(&target).is_empty());
 }
+
+#[test]
+fn a_piece_written_with_another_scrypt_n_is_refused_naming_its_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    piece(&a, 0..=1);
+    let mut r = common::request(&b, 4);
+    r.config.scrypt = post_core::ScryptParams::with_n(32).unwrap();
+    r.files = Some(2..=3);
+    common::init(&r).unwrap();
+    let before = (common::snapshot(&a), common::snapshot(&b));
+    let target = tmp.path().join("t");
+
+    let err = merge_into(&target, &[a.clone(), b.clone()]).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, post_init::Error::Merge { .. }), "{err:?}");
+    let file = b.join("postdata_2.bin").display().to_string();
+    assert!(text.contains(&file) && text.contains("label 600") && text.contains("scrypt N = 16"), "{text}");
+    assert!(text.contains("nothing was moved"), "{text}");
+    assert_eq!((common::snapshot(&a), common::snapshot(&b)), before, "nothing moved");
+    assert!(common::data_files(&target).is_empty());
+}
