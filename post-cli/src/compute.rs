@@ -1,10 +1,12 @@
 //! The options every command that computes labels shares (`--preset`, `--scrypt-n`, `--provider`,
 //! `--threads`, `--batch`), and what they select: the labeller and the thread pool it runs in.
 
+use std::path::Path;
+
 use anyhow::Context as _;
-use post_core::{Preset, ScryptParams};
-use post_init::Tuning;
-use post_oracle::Labeller;
+use post_core::{PostMetadata, Preset, ScryptParams};
+use post_init::{ScryptEvidence, Tuning};
+use post_oracle::{Labeller, ReferenceLabeller};
 
 use crate::util::scrypt_n;
 
@@ -16,7 +18,8 @@ pub struct Compute {
     #[arg(long, value_parser = preset)]
     pub preset: Option<Preset>,
     /// Scrypt N of the label function (a power of two ≥ 2); default from the preset (8192 on the
-    /// networks). It is not recorded in the metadata: give the same value every time.
+    /// networks). It is not recorded in the metadata: for an existing directory it is detected from the
+    /// data when not given, and a given N that does not reproduce the data is refused.
     #[arg(long, value_parser = scrypt_n, value_name = "N")]
     pub scrypt_n: Option<ScryptParams>,
     /// What computes labels: `cpu` (the fastest CPU backend), `reference` (the portable labeller), or a
@@ -44,6 +47,39 @@ impl Compute {
     /// The scrypt parameters: `--scrypt-n`, else the preset's.
     pub fn scrypt(&self) -> ScryptParams {
         self.scrypt_n.unwrap_or(self.preset_or_default().init_config().scrypt)
+    }
+
+    /// The scrypt parameters of the data in `dir`, for `command`'s log lines: `--scrypt-n` checked
+    /// against the data, else detected from it (logged as `scrypt N = … (detected)`), else — no metadata,
+    /// or nothing on disk that tells N — [`Compute::scrypt`]. The few single labels this takes are
+    /// computed by the reference labeller: it needs no multi-lane scratch (the fast one would allocate
+    /// it for every candidate N) and runs on any machine.
+    ///
+    /// # Errors
+    /// When the given N does not reproduce the data, no N does, or the data cannot be read.
+    pub fn scrypt_of(&self, command: &str, dir: &Path) -> anyhow::Result<ScryptParams> {
+        let labeller = &ReferenceLabeller;
+        if !PostMetadata::path(dir).exists() {
+            return Ok(self.scrypt());
+        }
+        let evidence = ScryptEvidence::read(dir)?;
+        if let Some(given) = self.scrypt_n {
+            evidence.check(given, labeller)?;
+            return Ok(given);
+        }
+        match evidence.detect(self.scrypt(), labeller)? {
+            Some(params) => {
+                tracing::info!("{command}: scrypt N = {} (detected)", params.n());
+                Ok(params)
+            }
+            None => {
+                tracing::info!(
+                    "{command}: scrypt N = {} (the preset's: no stored label tells the data's N yet)",
+                    self.scrypt().n()
+                );
+                Ok(self.scrypt())
+            }
+        }
     }
 
     /// Batch sizes.

@@ -4,10 +4,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use indicatif::HumanBytes;
+use post_core::ScryptParams;
 use post_init::DirStatus;
+use post_oracle::ReferenceLabeller;
 
-/// Show a data directory: identity, parameters, size, the state of every file (complete, partial,
-/// missing, wrong size), the VRF nonce, and whether a process holds its lock. Reads only, takes no lock.
+/// Show a data directory: identity, parameters (scrypt N detected from the stored labels), size, the
+/// state of every file (complete, partial, missing, wrong size), the VRF nonce, and whether a process
+/// holds its lock. Reads only, takes no lock.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The data directory.
@@ -24,12 +27,46 @@ pub struct Args {
 /// When the metadata cannot be read.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let status = post_init::inspect(&args.dir)?;
+    let scrypt = scrypt_n(&status);
     if args.json {
-        println!("{}", json(&status));
+        let mut report = json(&status);
+        report["scrypt_n"] = match &scrypt {
+            ScryptN::Detected(n) => (*n).into(),
+            ScryptN::Unknown(_) => serde_json::Value::Null,
+        };
+        println!("{report}");
     } else {
-        print!("{}", text(&status));
+        let mut report = text(&status);
+        let line = match &scrypt {
+            ScryptN::Detected(n) => format!("scrypt N:          {n} (detected)\n"),
+            ScryptN::Unknown(why) => format!("scrypt N:          unknown ({why})\n"),
+        };
+        // After the units line, with the other parameters.
+        let at = report.find("size:").unwrap_or(report.len());
+        report.insert_str(at, &line);
+        print!("{report}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The scrypt N the data was written with, as `post info` reports it.
+enum ScryptN {
+    Detected(u32),
+    /// Why it is not known.
+    Unknown(String),
+}
+
+/// Detects N from the stored labels (the metadata does not record it); the mainnet N is tried first.
+fn scrypt_n(status: &DirStatus) -> ScryptN {
+    let evidence = match post_init::ScryptEvidence::from_metadata(&status.dir, &status.metadata) {
+        Ok(evidence) => evidence,
+        Err(e) => return ScryptN::Unknown(e.to_string()),
+    };
+    match evidence.detect(ScryptParams::MAINNET, &ReferenceLabeller) {
+        Ok(Some(params)) => ScryptN::Detected(params.n()),
+        Ok(None) => ScryptN::Unknown("no stored label or NonceValue to detect it from yet".into()),
+        Err(e) => ScryptN::Unknown(e.to_string()),
+    }
 }
 
 fn text(s: &DirStatus) -> String {

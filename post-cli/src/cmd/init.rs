@@ -76,7 +76,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.rebuild_metadata {
         return rebuild(&args);
     }
-    let (request, new_identity) = request(&args)?;
+    let (mut request, new_identity) = request(&args)?;
+    // An existing directory: its N is detected (or the given one checked) before anything is written.
+    request.config.scrypt = args.compute.scrypt_of("init", &request.dir)?;
     let labeller = args.compute.labeller()?;
     let cancel = cancel_on_ctrl_c("init")?;
     args.compute.install(|| {

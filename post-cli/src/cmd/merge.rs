@@ -1,9 +1,11 @@
 //! `post merge`: combine directories initialized in pieces into one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use post_init::Transfer;
+use post_core::{PostMetadata, ScryptParams};
+use post_init::{ScryptEvidence, Transfer};
+use post_oracle::ReferenceLabeller;
 
 use crate::compute::Compute;
 use crate::ctrl_c::cancel_on_ctrl_c;
@@ -12,8 +14,9 @@ use crate::progress::Progress;
 
 /// Combine pieces made with `post init --from-file/--to-file` into one data directory.
 ///
-/// Checks that all pieces have the same identity and parameters, and that together they hold every
-/// file exactly once, complete; then writes one metadata file with the best VRF nonce of the pieces and
+/// Checks that all pieces have the same identity and parameters (scrypt N detected from each piece when
+/// --scrypt-n is not given; the first and last labels of every file are recomputed), and that together
+/// they hold every file exactly once, complete; then writes one metadata file with the best VRF nonce of the pieces and
 /// moves the files into the target: renamed on the same filesystem, or copied, synced, compared and
 /// only then removed from the piece. Nothing moves when a check fails. An interrupted merge can be run
 /// again with the same arguments. The pieces keep their (now data-less) metadata files.
@@ -32,18 +35,62 @@ pub struct Args {
     compute: Compute,
 }
 
+/// The scrypt N of the pieces (and of the target when it holds data): `--scrypt-n` checked against each,
+/// else detected from each (single labels: the reference labeller, as `Compute::scrypt_of`); pieces
+/// written with different N are refused before anything moves.
+fn scrypt_of_pieces(args: &Args) -> anyhow::Result<ScryptParams> {
+    let labeller = &ReferenceLabeller;
+    let mut found: Option<(ScryptParams, &Path)> = None;
+    for dir in std::iter::once(&args.into).chain(&args.pieces) {
+        if !PostMetadata::path(dir).exists() {
+            continue;
+        }
+        let evidence = ScryptEvidence::read(dir)?;
+        if let Some(given) = args.compute.scrypt_n {
+            evidence.check(given, labeller)?;
+            continue;
+        }
+        let expected = found.map_or_else(|| args.compute.scrypt(), |(n, _)| n);
+        let Some(n) = evidence.detect(expected, labeller)? else { continue };
+        match found {
+            None => found = Some((n, dir)),
+            Some((first, first_dir)) if first != n => anyhow::bail!(
+                "{}: the piece {} was written with scrypt N = {} but {} with N = {} (both detected); only pieces of \
+                 the same data can be merged — nothing was moved",
+                evidence.path().display(),
+                dir.display(),
+                n.n(),
+                first_dir.display(),
+                first.n()
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(given) = args.compute.scrypt_n {
+        return Ok(given);
+    }
+    match found {
+        Some((n, _)) => {
+            tracing::info!("merge: scrypt N = {} (detected)", n.n());
+            Ok(n)
+        }
+        None => Ok(args.compute.scrypt()),
+    }
+}
+
 /// Runs the subcommand.
 ///
 /// # Errors
 /// When a check fails (nothing is moved) or a move fails.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let scrypt = scrypt_of_pieces(&args)?;
+    let labeller = args.compute.labeller()?;
     let request = post_init::MergeRequest {
         target: args.into.clone(),
         pieces: args.pieces.clone(),
-        scrypt: args.compute.scrypt(),
+        scrypt,
         tuning: args.compute.tuning(),
     };
-    let labeller = args.compute.labeller()?;
     let cancel = cancel_on_ctrl_c("merge")?;
     let outcome = args.compute.install(|| {
         let progress = Progress::new("merge", false);

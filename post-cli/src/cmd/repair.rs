@@ -9,8 +9,9 @@ use crate::data_report::{json, text, Verdict};
 use crate::progress::Progress;
 
 /// Repair a data directory: recompute every label (a full `verify-data --all`) and rewrite exactly the
-/// bad ones in place, then sync. Refuses when the parameters look wrong (e.g. another --scrypt-n), so
-/// good data is never overwritten. Missing or unfinished files are reported: `post init` finishes them.
+/// bad ones in place, then sync. scrypt N is detected from the data when --scrypt-n is not given; a
+/// given N that does not reproduce the data is refused, so good data is never overwritten. Missing or
+/// unfinished files are reported: `post init` finishes them.
 /// Exit code 0 when the data is clean afterwards, 3 when only unfinished files remain (`post init`
 /// finishes them), 1 when other problems remain.
 #[derive(Debug, clap::Args)]
@@ -30,9 +31,10 @@ pub struct Args {
 /// # Errors
 /// When the directory cannot be opened (locked, no metadata), read or written, or repair is refused.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let scrypt = args.compute.scrypt_of("repair", &args.dir)?;
     let request = post_init::CheckRequest {
         dir: args.dir.clone(),
-        scrypt: args.compute.scrypt(),
+        scrypt,
         coverage: post_init::Coverage::All,
         tuning: args.compute.tuning(),
     };

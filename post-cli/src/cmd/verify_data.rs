@@ -18,7 +18,9 @@ const SAMPLE_CHUNK: u64 = 64;
 /// Check a data directory: recompute labels in parallel and report every bad range as (file, byte
 /// offset, label index range), plus missing, short, long or stray files and a bad VRF nonce. Exit code 0
 /// when clean, 1 when anything is wrong (corrupt), 3 when nothing is wrong but the data is not finished
-/// (missing or short files, no VRF nonce yet: `post init` finishes it), 130 when interrupted.
+/// (missing or short files, no VRF nonce yet: `post init` finishes it), 130 when interrupted. scrypt N is
+/// detected from the data when --scrypt-n is not given; a given N that does not reproduce the data is
+/// refused (exit code 2).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The data directory.
@@ -76,12 +78,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         Coverage::Fraction { percent: args.fraction, seed, chunk: SAMPLE_CHUNK }
     };
-    let request = post_init::CheckRequest {
-        dir: args.dir.clone(),
-        scrypt: args.compute.scrypt(),
-        coverage,
-        tuning: args.compute.tuning(),
-    };
+    let scrypt = args.compute.scrypt_of("verify-data", &args.dir)?;
+    let request = post_init::CheckRequest { dir: args.dir.clone(), scrypt, coverage, tuning: args.compute.tuning() };
     let labeller = args.compute.labeller()?;
     let cancel = cancel_on_ctrl_c("verify-data")?;
     let report = args.compute.install(|| {
