@@ -81,6 +81,9 @@ fn main() -> ExitCode {
         Err(err) => usage_error(&err),
     };
     init_logging(cli.verbose, cli.quiet);
+    // A writer's lock note names the command, so that a refused `post` can say who holds the directory.
+    let command_line: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    post_core::set_lock_note(&command_line.join(" "));
     let result = match cli.command {
         Command::Bench(args) => cmd::bench::run(args),
         Command::Certifier(args) => cmd::certifier::run(args),

@@ -128,8 +128,9 @@ impl Drop for DirLock {
 /// Who holds the lock of `dir`, without waiting: `None` when nobody does (or no lock file exists), else
 /// the writer's note (`pid <n>, <command>, since <UTC time>`) or a description of the readers.
 ///
-/// It probes by taking the lock for a moment, so a process starting at that very instant may see a
-/// spurious conflict; it is meant for status displays.
+/// On Linux it reads the kernel's table of locks (`/proc/locks`) and takes nothing, so a monitoring
+/// loop never makes a starting writer fail. Elsewhere it probes by taking the lock for a moment, and a
+/// process starting at that very instant may see a spurious conflict.
 ///
 /// # Errors
 /// [`Error::Io`] naming the lock file when it exists but cannot be opened or probed.
@@ -141,6 +142,9 @@ pub fn lock_holder(dir: &Path) -> Result<Option<String>, Error> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io(e)),
     };
+    if let Some(holder) = holder_from_kernel_table(&file) {
+        return Ok(holder);
+    }
     // A shared probe fails only against a writer.
     if !try_flock(&file, libc::LOCK_SH).map_err(io)? {
         return Ok(Some(writer_note(&file).unwrap_or_else(|| "another process (exclusive lock)".into())));
@@ -150,6 +154,47 @@ pub fn lock_holder(dir: &Path) -> Result<Option<String>, Error> {
     // SAFETY: as in `Drop`.
     unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
     Ok(if free { None } else { Some(READERS.into()) })
+}
+
+/// The holder of `file`'s flock as `/proc/locks` lists it, or `None` when that table cannot be read.
+///
+/// A line is `<n>: FLOCK ADVISORY <READ|WRITE> <pid> <major>:<minor>:<inode> 0 EOF` (major and minor
+/// in hex); waiters' lines have `->` as the second field (nobody here waits, locks are taken with
+/// LOCK_NB). The device is compared too, except where either side is an anonymous device (major 0,
+/// as overlay and btrfs report), where the inode alone decides.
+fn holder_from_kernel_table(file: &File) -> Option<Option<String>> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = file.metadata().ok()?;
+    let table = std::fs::read_to_string("/proc/locks").ok()?;
+    let (major, minor, inode) = (libc::major(meta.dev()), libc::minor(meta.dev()), meta.ino());
+    let mut writer = false;
+    let mut readers: Vec<&str> = Vec::new();
+    for line in table.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [_, "FLOCK", _, kind, pid, id, ..] = fields[..] else { continue };
+        let mut parts = id.split(':');
+        let (Some(maj), Some(min), Some(ino)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let (Ok(maj), Ok(min), Ok(ino)) =
+            (u32::from_str_radix(maj, 16), u32::from_str_radix(min, 16), ino.parse::<u64>())
+        else {
+            continue;
+        };
+        if ino != inode || (maj != 0 && major != 0 && (maj, min) != (major, minor)) {
+            continue;
+        }
+        match kind {
+            "WRITE" => writer = true,
+            "READ" => readers.push(pid),
+            _ => {}
+        }
+    }
+    Some(if writer {
+        Some(writer_note(file).unwrap_or_else(|| "another process (exclusive lock)".into()))
+    } else if !readers.is_empty() {
+        Some(format!("{READERS}: pid {}", readers.join(", ")))
+    } else {
+        None
+    })
 }
 
 /// Opens the lock file for locking. A shared lock on a directory where the file can be neither opened
@@ -209,15 +254,24 @@ fn writer_note(file: &File) -> Option<String> {
     (!text.is_empty()).then(|| text.to_owned())
 }
 
-/// This process's command line, shortened to 200 characters, for the writer's note.
-fn command_line() -> String {
-    let line =
-        std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ").replace('\n', " ");
-    match line.char_indices().nth(200) {
+/// How this process names itself in a writer's note; see [`set_lock_note`].
+static NOTE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets, once per process, how a writer's lock note names this process (for example its command
+/// line), so that a refused process can tell the user who holds the directory. The library does not
+/// read the process's arguments itself. Shortened to 200 characters; later calls are ignored.
+pub fn set_lock_note(text: &str) {
+    let line = text.replace('\n', " ");
+    let line = match line.char_indices().nth(200) {
         Some((cut, _)) => format!("{}…", &line[..cut]),
-        None if line.is_empty() => "unknown command".into(),
         None => line,
-    }
+    };
+    let _ = NOTE.set(line);
+}
+
+/// The note set by [`set_lock_note`], or a plain description.
+fn command_line() -> String {
+    NOTE.get().filter(|n| !n.is_empty()).cloned().unwrap_or_else(|| "a process that did not name itself".into())
 }
 
 fn unix_now() -> u64 {

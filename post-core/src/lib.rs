@@ -25,7 +25,7 @@ pub use codec::{compress_indices, decode_indices_strict, decompress_indices, pac
 pub use commitment::commitment;
 pub use data_dir::{FileState, FileStatus, PostData};
 pub use difficulty::{proving_difficulty, scale_pow_difficulty, vrf_difficulty, LabelThreshold};
-pub use dir_lock::{lock_holder, DirLock, LockMode, LOCK_FILE};
+pub use dir_lock::{lock_holder, set_lock_note, DirLock, LockMode, LOCK_FILE};
 pub use error::Error;
 pub use hexbytes::parse_hex32;
 pub use ids::{AtxId, Challenge, Commitment, LabelIndex, NodeId, Nonce, NonceGroup};

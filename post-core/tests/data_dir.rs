@@ -175,3 +175,41 @@ fn the_lock_is_held_by_another_process_until_it_is_killed() {
     let lock = DirLock::acquire(dir.path(), LockMode::Exclusive).unwrap();
     assert!(lock.is_held());
 }
+
+/// `lock_holder` reads the kernel's table of locks and takes nothing: while it runs in a loop, a writer
+/// that takes and releases the lock 2000 times is never refused (a probe that takes the lock for a
+/// moment fails this). A reader is named with its pid.
+#[test]
+fn watching_the_lock_never_refuses_a_writer() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    drop(DirLock::acquire(dir.path(), LockMode::Exclusive).unwrap());
+    let (stop, looks) = (AtomicBool::new(false), AtomicUsize::new(0));
+    /// Stops the watcher however the writer's loop ends, a failed assertion included.
+    struct StopOnDrop<'a>(&'a AtomicBool);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    std::thread::scope(|s| {
+        let _stop = StopOnDrop(&stop);
+        s.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                let _ = lock_holder(dir.path());
+                looks.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        while looks.load(Ordering::Relaxed) == 0 {
+            std::thread::yield_now();
+        }
+        for attempt in 0..2000 {
+            let lock = DirLock::acquire(dir.path(), LockMode::Exclusive);
+            assert!(lock.is_ok(), "attempt {attempt}: {lock:?}");
+        }
+    });
+    assert!(looks.load(Ordering::Relaxed) > 0);
+    let _reader = DirLock::acquire(dir.path(), LockMode::Shared).unwrap();
+    let holder = lock_holder(dir.path()).unwrap().unwrap();
+    assert!(holder.contains("reader") && holder.contains(&std::process::id().to_string()), "{holder}");
+}
