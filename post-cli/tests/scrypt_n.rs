@@ -115,6 +115,7 @@ fn verify_data_and_repair_detect_n_and_fix_exactly_the_bad_labels() -> Result {
         assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
         let text = stderr(&out);
         assert!(text.contains("postdata_0.bin") && text.contains("scrypt N = 64 does not reproduce"), "{text}");
+        assert!(text.contains("written with N = 32"), "{text}");
         assert_eq!(snapshot(&dir)?, corrupted, "{command} --scrypt-n 64 changed the data");
     }
 

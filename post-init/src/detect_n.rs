@@ -153,31 +153,53 @@ impl ScryptEvidence {
         if self.reproduced_by(expected, labeller)? {
             return Ok(Some(expected));
         }
+        match self.search_except(expected, labeller)? {
+            Some(params) => Ok(Some(params)),
+            None => Err(self.unknown()),
+        }
+    }
+
+    /// Checks that `params` reproduces the evidence (an empty evidence passes). When it does not, the
+    /// other candidates are tried so that the error can say which N the data was written with.
+    ///
+    /// # Errors
+    /// [`Error::ScryptMismatch`] naming the file and the N that does reproduce the data;
+    /// [`Error::ScryptUnknown`] when no N does; [`Error::Label`] when the labeller fails.
+    pub fn check(&self, params: ScryptParams, labeller: &dyn Labeller) -> Result<(), Error> {
+        if self.is_empty() || self.reproduced_by(params, labeller)? {
+            return Ok(());
+        }
+        match self.search_except(params, labeller)? {
+            Some(found) => Err(Error::ScryptMismatch {
+                path: self.path().to_path_buf(),
+                n: params.n(),
+                detected: found.n(),
+                evidence: self.describe(),
+            }),
+            None => Err(self.unknown()),
+        }
+    }
+
+    /// The first power of two N from 2 to 2^[`MAX_DETECTED_LOG2_N`], other than `skip`'s, that
+    /// reproduces the evidence (r and p as in `skip`).
+    fn search_except(&self, skip: ScryptParams, labeller: &dyn Labeller) -> Result<Option<ScryptParams>, Error> {
         for log2 in 1..=MAX_DETECTED_LOG2_N {
             let n = 1u64 << log2;
-            if n == u64::from(expected.n()) {
+            if n == u64::from(skip.n()) {
                 continue;
             }
-            let Ok(params) = ScryptParams::new(n, u64::from(expected.r()), u64::from(expected.p())) else {
+            let Ok(params) = ScryptParams::new(n, u64::from(skip.r()), u64::from(skip.p())) else {
                 continue;
             };
             if self.reproduced_by(params, labeller)? {
                 return Ok(Some(params));
             }
         }
-        Err(Error::ScryptUnknown { path: self.path().to_path_buf(), evidence: self.describe() })
+        Ok(None)
     }
 
-    /// Checks that `params` reproduces the evidence (an empty evidence passes).
-    ///
-    /// # Errors
-    /// [`Error::ScryptMismatch`] naming the file when it does not; [`Error::Label`] when the labeller
-    /// fails.
-    pub fn check(&self, params: ScryptParams, labeller: &dyn Labeller) -> Result<(), Error> {
-        if self.is_empty() || self.reproduced_by(params, labeller)? {
-            return Ok(());
-        }
-        Err(Error::ScryptMismatch { path: self.path().to_path_buf(), n: params.n(), evidence: self.describe() })
+    fn unknown(&self) -> Error {
+        Error::ScryptUnknown { path: self.path().to_path_buf(), evidence: self.describe() }
     }
 }
 
@@ -292,8 +314,8 @@ mod tests {
     fn a_wrong_n_is_refused_naming_the_file() {
         let err = ScryptEvidence::read(&reference_dir()).unwrap().check(n(32), &ReferenceLabeller).unwrap_err();
         let text = err.to_string();
-        assert!(matches!(err, Error::ScryptMismatch { n: 32, .. }), "{err:?}");
-        assert!(text.contains("postdata_0.bin") && text.contains("N = 32"), "{text}");
+        assert!(matches!(err, Error::ScryptMismatch { n: 32, detected: 16, .. }), "{err:?}");
+        assert!(text.contains("postdata_0.bin") && text.contains("N = 32") && text.contains("N = 16"), "{text}");
     }
 
     #[test]

@@ -190,9 +190,10 @@ pub enum Error {
     },
     /// No scrypt N reproduces the data's stored labels or VRF nonce.
     #[error(
-        "{path}: no scrypt N from 2 to 2^{max} reproduces {evidence}; the metadata's NodeId or CommitmentAtxId is \
-         not the data's (edited, or another directory's metadata), or the data is damaged — restore the right \
-         metadata, or give --scrypt-n and check with `post verify-data --all` (nothing was changed)",
+        "{path}: no scrypt N from 2 to 2^{max} reproduces {evidence} (each recomputed label differs); the \
+         metadata's NodeId or CommitmentAtxId is not the data's (edited, or another directory's metadata), or \
+         the data is damaged — restore the right metadata, or give --scrypt-n and check with `post verify-data \
+         --all` (nothing was changed)",
         path = path.display(),
         max = crate::detect_n::MAX_DETECTED_LOG2_N
     )]
@@ -202,10 +203,11 @@ pub enum Error {
         /// What was recomputed, in words.
         evidence: String,
     },
-    /// The given scrypt N does not reproduce the data.
+    /// The given scrypt N does not reproduce the data; another does.
     #[error(
-        "{path}: scrypt N = {n} does not reproduce {evidence}; the data was written with another N — leave out \
-         --scrypt-n to detect it, or give the right one (nothing was changed)",
+        "{path}: scrypt N = {n} does not reproduce {evidence} (the recomputed labels differ); N = {detected} \
+         does — the data was written with N = {detected}: leave out --scrypt-n to detect it, or give \
+         --scrypt-n {detected} (nothing was changed)",
         path = path.display()
     )]
     ScryptMismatch {
@@ -213,6 +215,8 @@ pub enum Error {
         path: PathBuf,
         /// The N that was given.
         n: u32,
+        /// The N that reproduces the data.
+        detected: u32,
         /// What was recomputed, in words.
         evidence: String,
     },
@@ -263,8 +267,8 @@ mod tests {
                 &["postdata_2.bin", "2^20", "label 0 of x", "NodeId"],
             ),
             (
-                Error::ScryptMismatch { path: p(), n: 64, evidence: "label 0 of x".into() },
-                &["postdata_2.bin", "N = 64", "label 0 of x", "leave out --scrypt-n"],
+                Error::ScryptMismatch { path: p(), n: 64, detected: 32, evidence: "label 0 of x".into() },
+                &["postdata_2.bin", "N = 64", "label 0 of x", "written with N = 32", "--scrypt-n 32"],
             ),
         ];
         // No wildcard: a new variant fails to compile here until it gets a case above.
