@@ -16,3 +16,11 @@ pub fn scrypt_n(text: &str) -> Result<ScryptParams, String> {
     let n: u64 = text.parse().map_err(|e| format!("{text:?} is not a number: {e}"))?;
     ScryptParams::with_n(n).map_err(|e| e.to_string())
 }
+
+/// The threads a `--threads` value asks for: 0 or none means all cores, as in every command.
+pub fn thread_count(threads: Option<usize>) -> usize {
+    match threads {
+        Some(n) if n > 0 => n,
+        _ => std::thread::available_parallelism().map_or(1, usize::from),
+    }
+}

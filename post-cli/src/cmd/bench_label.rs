@@ -23,8 +23,8 @@ pub struct Args {
     /// What computes labels: `cpu`, `cpu:<avx512|avx2|sse2|portable>` or `reference`.
     #[arg(long, default_value = "cpu")]
     provider: String,
-    /// Threads to label with (default: every core).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Threads to label with (0 or none: all cores).
+    #[arg(long)]
     threads: Option<u32>,
     /// scrypt N, a power of two ≥ 2 (r = p = 1); the network uses 8192.
     #[arg(long = "scrypt-n", value_name = "N", value_parser = scrypt_n, default_value = "8192")]
@@ -57,10 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.seconds
     );
     let labeller = provider::labeller(&args.provider)?;
-    let threads = match args.threads {
-        Some(t) => t as usize,
-        None => std::thread::available_parallelism().map(usize::from).unwrap_or(1),
-    };
+    let threads = crate::util::thread_count(args.threads.map(|t| t as usize));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("starting the thread pool")?;
     let rate = pool.install(|| measure(labeller.as_ref(), &args))?;
     let per_second = rate.labels as f64 / rate.elapsed.as_secs_f64();

@@ -50,7 +50,7 @@ pub struct Args {
     /// Nonces per pass to try, comma-separated multiples of 16.
     #[arg(long, value_delimiter = ',', default_values_t = [64u32, 128, 288, 512, 1024])]
     nonces: Vec<u32>,
-    /// Thread counts to try, comma-separated (default: 1, half and all cores).
+    /// Thread counts to try, comma-separated; 0 means all cores (default: 1, half and all cores).
     #[arg(long, value_delimiter = ',')]
     threads: Vec<u32>,
     /// Seconds to measure each scan candidate.
@@ -83,13 +83,13 @@ struct Candidate {
 /// Bad arguments, a directory that cannot be read, or a failed measurement.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from) as u32;
-    let mut threads = args.threads.clone();
+    // 0 means all cores, as in every command.
+    let mut threads: Vec<u32> = args.threads.iter().map(|&t| if t == 0 { cores } else { t }).collect();
     if threads.is_empty() {
         threads = vec![1, cores.div_ceil(2), cores];
     }
     threads.sort_unstable();
     threads.dedup();
-    anyhow::ensure!(threads.iter().all(|&t| t > 0), "--threads takes positive numbers");
     anyhow::ensure!(
         args.nonces.iter().all(|&n| n > 0 && n.is_multiple_of(16) && n <= 4096),
         "--nonces takes positive multiples of 16 up to 4096"

@@ -19,8 +19,8 @@ pub struct Args {
     /// light (256 MiB, as verifiers run) or fast (2.1 GiB dataset, as provers run).
     #[arg(long, default_value = "light", value_parser = mode, value_name = "light|fast")]
     mode: RandomXMode,
-    /// Threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Threads (0 or none: all cores).
+    #[arg(long)]
     threads: Option<u32>,
     /// How long to hash, after the setup.
     #[arg(long, default_value_t = 5.0)]
@@ -44,8 +44,7 @@ fn mode(text: &str) -> Result<RandomXMode, String> {
 /// A bad `--seconds`, a pool that cannot start, or a RandomX failure.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.seconds.is_finite() && args.seconds > 0.0, "--seconds {} is not positive", args.seconds);
-    let threads =
-        args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, usize::from), |t| t as usize);
+    let threads = crate::util::thread_count(args.threads.map(|t| t as usize));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("starting the thread pool")?;
 
     // Step 1.

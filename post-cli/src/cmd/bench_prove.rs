@@ -29,13 +29,13 @@ pub struct Args {
     /// Nonces per pass, a positive multiple of 16 up to 4096.
     #[arg(long, default_value_t = 288)]
     nonces: u32,
-    /// Threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Threads (0 or none: all cores).
+    #[arg(long)]
     threads: Option<u32>,
     /// How long to measure.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
-    /// AES kernel: vaes512, aesni or portable (default: the fastest this CPU has).
+    /// AES kernel: vaes512, vaes256, aesni or portable (default: the fastest this CPU has).
     #[arg(long, value_parser = backend)]
     backend: Option<AesBackend>,
     /// Print `{"nonces": …, "threads": …, "gib_per_second": …}` instead of a sentence.
@@ -44,7 +44,8 @@ pub struct Args {
 }
 
 fn backend(text: &str) -> Result<AesBackend, String> {
-    AesBackend::from_name(text).ok_or_else(|| format!("unknown AES backend {text:?}; use vaes512, aesni or portable"))
+    AesBackend::from_name(text)
+        .ok_or_else(|| format!("unknown AES backend {text:?}; use vaes512, vaes256, aesni or portable"))
 }
 
 const GIB: f64 = (1u64 << 30) as f64;
@@ -60,8 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "--nonces {} is not a positive multiple of 16 up to 4096",
         args.nonces
     );
-    let threads =
-        args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, usize::from), |t| t as usize);
+    let threads = crate::util::thread_count(args.threads.map(|t| t as usize));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("starting the thread pool")?;
 
     // Step 1.

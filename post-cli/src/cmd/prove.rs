@@ -71,8 +71,8 @@ pub struct Args {
     /// Nonces per pass over the data, a multiple of 16 (default: the preset's, 288 on the networks).
     #[arg(long)]
     nonces: Option<u32>,
-    /// Threads for the proof of work and the scan (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Threads for the proof of work and the scan (0 or none: all cores).
+    #[arg(long)]
     threads: Option<u32>,
     /// RandomX mode for the proof of work: fast (2 GiB, slow to start, fast hashing) or light (256 MiB).
     /// Default: fast when the proof of work needs more than about a thousand hashes.
@@ -179,8 +179,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let hashes = prove_estimate::expected_hashes(&params.pow_difficulty, meta.num_units)? * f64::from(groups);
     let mode = args.randomx.unwrap_or(if hashes > FAST_MODE_HASHES { RandomXMode::Fast } else { RandomXMode::Light });
     let cancel = cancel_on_ctrl_c()?;
-    let threads =
-        args.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, usize::from), |t| t as usize);
+    let threads = crate::util::thread_count(args.threads.map(|t| t as usize));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("starting the thread pool")?;
     tracing::info!(
         "prove: {} ({} units, {:.2} GiB), preset {}, k1 {} k2 {}, {} nonces per pass, {threads} thread(s), AES {}, \

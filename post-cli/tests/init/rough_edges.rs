@@ -130,3 +130,30 @@ fn a_shrink_of_unfinished_data_says_so_and_is_not_interrupted() {
     let out = common::run(&init);
     assert!(out.status.success(), "{}", common::text(&out));
 }
+
+/// `--threads 0` means all cores in every command: the bench reports the real count, never 0; and the
+/// AES kernels in `bench prove --help` are all of them.
+#[test]
+fn threads_zero_means_all_cores_in_the_benches_too() {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let out = common::run(&[
+        "bench",
+        "prove",
+        "--data-size",
+        "0.01",
+        "--nonces",
+        "16",
+        "--threads",
+        "0",
+        "--seconds",
+        "0.1",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["threads"].as_u64(), Some(cores as u64), "{report}");
+    let help = common::text(&common::run(&["bench", "prove", "--help"]));
+    for kernel in ["vaes512", "vaes256", "aesni", "portable"] {
+        assert!(help.contains(kernel), "{kernel} missing from: {help}");
+    }
+}
