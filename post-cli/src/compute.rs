@@ -87,6 +87,16 @@ impl Compute {
         Tuning { batch: self.batch, ..Tuning::default() }
     }
 
+    /// The labeller that checks data: `--provider` when given, else the fastest CPU backend — never
+    /// by default the GPU that may have written the data, so that a systematic GPU fault cannot agree
+    /// with itself.
+    ///
+    /// # Errors
+    /// When the provider is unknown or cannot start.
+    pub fn checking_labeller(&self) -> anyhow::Result<Box<dyn Labeller>> {
+        crate::provider::labeller(self.provider.as_deref().unwrap_or("cpu"))
+    }
+
     /// The labeller chosen by `--provider`; without it the fastest available: every CUDA GPU when there
     /// is one that starts, else the fastest CPU backend.
     ///

@@ -38,7 +38,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         coverage: post_init::Coverage::All,
         tuning: args.compute.tuning(),
     };
-    let labeller = args.compute.labeller()?;
+    let labeller = args.compute.checking_labeller()?;
+    tracing::info!("repair: labels computed by {}", labeller.name());
     let cancel = cancel_on_ctrl_c("repair")?;
     let report = args.compute.install(|| {
         let progress = Progress::new("repair", args.json);

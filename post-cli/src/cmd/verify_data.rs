@@ -80,7 +80,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let scrypt = args.compute.scrypt_of("verify-data", &args.dir)?;
     let request = post_init::CheckRequest { dir: args.dir.clone(), scrypt, coverage, tuning: args.compute.tuning() };
-    let labeller = args.compute.labeller()?;
+    let labeller = args.compute.checking_labeller()?;
+    tracing::info!("verify-data: labels computed by {}", labeller.name());
     let cancel = cancel_on_ctrl_c("verify-data")?;
     let report = args.compute.install(|| {
         let progress = Progress::new("verify", args.json);

@@ -157,3 +157,20 @@ fn threads_zero_means_all_cores_in_the_benches_too() {
         assert!(help.contains(kernel), "{kernel} missing from: {help}");
     }
 }
+
+/// `verify-data` and `repair` check with the CPU unless `--provider` says otherwise, so a GPU never
+/// checks its own labels by default.
+#[test]
+fn data_is_checked_on_the_cpu_by_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    assert!(common::run_args(&common::small_args(&dir)).status.success());
+    let d = dir.display().to_string();
+    for command in ["verify-data", "repair"] {
+        let out = common::run(&[command, "--dir", &d, "--scrypt-n", "16"]);
+        assert!(out.status.success(), "{}", common::text(&out));
+        assert!(stderr(&out).contains(&format!("{command}: labels computed by cpu")), "{}", stderr(&out));
+        let out = common::run(&[command, "--dir", &d, "--scrypt-n", "16", "--provider", "reference"]);
+        assert!(stderr(&out).contains(&format!("{command}: labels computed by reference")), "{}", stderr(&out));
+    }
+}
