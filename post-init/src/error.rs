@@ -11,7 +11,8 @@ pub enum Error {
     #[error(transparent)]
     Core(#[from] post_core::Error),
     /// The labeller failed.
-    #[error("computing labels {start}..{} failed: {source}", start + count)]
+    // The end is computed saturating: near 2^64 (a forged range) the sum would overflow.
+    #[error("computing labels {start}..{} failed: {source}", start.saturating_add(*count))]
     Label {
         /// First label of the failed call.
         start: u64,
@@ -242,6 +243,10 @@ mod tests {
             (
                 Error::Label { start: 10, count: 5, source: post_oracle::Error::BufferLength { len: 3 } },
                 &["10..15", "3 bytes"],
+            ),
+            (
+                Error::Label { start: u64::MAX - 1, count: 5, source: post_oracle::Error::BufferLength { len: 3 } },
+                &["18446744073709551614..18446744073709551615"],
             ),
             (Error::Io { path: p(), action: "writing", source: io() }, &["writing /data/post/postdata_2.bin", "fire"]),
             (Error::DiskFull { path: p(), source: io() }, &["postdata_2.bin", "resume"]),
