@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! 1. Collect what the directory holds that depends on N: the recorded VRF nonce with its NonceValue,
-//!    and the first and last whole stored labels of the first data file that has any.
+//!    and the first and last whole stored labels of the first and of the last data file that has any.
 //! 2. For each candidate N — the expected one first, then 2, 4, 8, … 2^20 (cheapest first, skipping
 //!    the expected one) — recompute that evidence. The first N that reproduces one item is the data's N:
 //!    a stored 16-byte label, or the nonce's full label whose first 16 bytes are NonceValue.
@@ -66,28 +66,41 @@ impl ScryptEvidence {
     pub fn from_metadata(dir: &Path, metadata: &PostMetadata) -> Result<Self, Error> {
         let layout = metadata.layout()?;
         let nonce = metadata.nonce.zip(metadata.nonce_value);
-        let mut labels = Vec::new();
-        for file in 0..layout.num_files() {
+        // Whole labels stored in a file (0 when it is missing).
+        let whole = |file: u32| -> Result<u64, Error> {
             let path = Layout::file_path(dir, file);
-            let len = match std::fs::metadata(&path) {
-                Ok(m) => m.len(),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(source) => return Err(Error::Io { path, action: "reading", source }),
-            };
-            let whole = len.min(layout.expected_file_size(file)) / LABEL_SIZE;
-            if whole == 0 {
-                continue;
+            match std::fs::metadata(&path) {
+                Ok(m) => Ok(m.len().min(layout.expected_file_size(file)) / LABEL_SIZE),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+                Err(source) => Err(Error::Io { path, action: "reading", source }),
             }
-            let first = layout.file_labels(file).start;
+        };
+        let mut files = Vec::new();
+        for file in 0..layout.num_files() {
+            if whole(file)? > 0 {
+                files.push(file);
+                break;
+            }
+        }
+        if let Some(&first_file) = files.first() {
+            for file in (first_file + 1..layout.num_files()).rev() {
+                if whole(file)? > 0 {
+                    files.push(file);
+                    break;
+                }
+            }
+        }
+        let mut labels = Vec::new();
+        for file in files {
+            let (path, count, first) = (Layout::file_path(dir, file), whole(file)?, layout.file_labels(file).start);
             let mut offsets = vec![0];
-            if whole > 1 {
-                offsets.push((whole - 1) * LABEL_SIZE);
+            if count > 1 {
+                offsets.push((count - 1) * LABEL_SIZE);
             }
             for offset in offsets {
                 let value = read_label(&path, offset)?;
                 labels.push(StoredLabel { path: path.clone(), index: first + offset / LABEL_SIZE, offset, value });
             }
-            break;
         }
         Ok(Self { metadata_path: PostMetadata::path(dir), commitment: metadata.commitment(), nonce, labels })
     }
@@ -103,13 +116,14 @@ impl ScryptEvidence {
     }
 
     /// The evidence in words, for messages that name the directory's path already: `label 0 and label
-    /// 299 of postdata_0.bin, the VRF nonce 844 (NonceValue) of postdata_metadata.json`.
+    /// 299 of postdata_0.bin, label 900 and label 1023 of postdata_3.bin, the VRF nonce 844 (NonceValue)
+    /// of postdata_metadata.json`.
     pub fn describe(&self) -> String {
         let name = |path: &Path| path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let mut parts = Vec::new();
-        if let Some(first) = self.labels.first() {
-            let indices: Vec<String> = self.labels.iter().map(|l| format!("label {}", l.index)).collect();
-            parts.push(format!("{} of {}", indices.join(" and "), name(&first.path)));
+        for chunk in self.labels.chunk_by(|a, b| a.path == b.path) {
+            let indices: Vec<String> = chunk.iter().map(|l| format!("label {}", l.index)).collect();
+            parts.push(format!("{} of {}", indices.join(" and "), name(&chunk[0].path)));
         }
         if let Some((nonce, _)) = self.nonce {
             parts.push(format!("the VRF nonce {nonce} (NonceValue) of {}", name(&self.metadata_path)));
@@ -301,8 +315,8 @@ mod tests {
     #[test]
     fn finds_the_n_of_the_reference_data_from_any_expected_n() {
         let evidence = ScryptEvidence::read(&reference_dir()).unwrap();
-        assert_eq!(evidence.labels.len(), 2, "{evidence:?}");
-        assert_eq!((evidence.labels[0].index, evidence.labels[1].index), (0, 299));
+        let indices: Vec<u64> = evidence.labels.iter().map(|l| l.index).collect();
+        assert_eq!(indices, [0, 299, 900, 1023], "{evidence:?}");
         assert!(evidence.nonce.is_none(), "the reference metadata has no NonceValue");
         for expected in [8192, 512, 16, 2] {
             assert_eq!(evidence.detect(n(expected), &ReferenceLabeller).unwrap(), Some(n(16)), "expected {expected}");
@@ -343,8 +357,18 @@ mod tests {
         let dir = tmp.path().join("data");
         copy_reference(&dir);
         edit_metadata(&dir, |m| (m.nonce, m.nonce_value) = (None, None));
+        // Three of the four labels read are damaged; label 1023 alone tells N.
         overwrite(&Layout::file_path(&dir, 0), 0, &[0xee; 16]);
+        overwrite(&Layout::file_path(&dir, 0), 299 * LABEL_SIZE, &[0xee; 16]);
+        overwrite(&Layout::file_path(&dir, 3), 0, &[0xee; 16]);
         assert_eq!(detect_scrypt_n(&dir, n(8192), &ReferenceLabeller).unwrap(), Some(n(16)));
+        // Only file 1 left: its own first and last labels.
+        for i in [0, 2, 3] {
+            std::fs::remove_file(Layout::file_path(&dir, i)).unwrap();
+        }
+        let evidence = ScryptEvidence::read(&dir).unwrap();
+        assert_eq!(evidence.describe(), "label 300 and label 599 of postdata_1.bin");
+        assert_eq!(evidence.detect(n(8192), &ReferenceLabeller).unwrap(), Some(n(16)));
     }
 
     #[test]
@@ -356,7 +380,10 @@ mod tests {
         let err = detect_scrypt_n(&dir, n(16), &ReferenceLabeller).unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, Error::ScryptUnknown { .. }), "{err:?}");
-        assert!(text.contains("postdata_0.bin") && text.contains("label 0 and label 299"), "{text}");
+        assert!(
+            text.contains("label 0 and label 299 of postdata_0.bin, label 900 and label 1023 of postdata_3.bin"),
+            "{text}"
+        );
         assert!(text.contains("NodeId"), "{text}");
     }
 
