@@ -164,18 +164,27 @@ impl PostMetadata {
             Error::InvalidParam { reason, .. } => bad("NumUnits", reason),
             other => other,
         })?;
-        if layout.num_files() > MAX_FILES {
-            return Err(bad(
-                "MaxFileSize",
-                format!(
-                    "{} bytes per file makes {} files for {num_labels} labels, more than {MAX_FILES}: not a \
-                     layout any tool writes",
-                    self.max_file_size,
-                    layout.num_files()
-                ),
-            ));
-        }
         Ok(layout)
+    }
+
+    /// On reading: a layout of more than [`MAX_FILES`] files is refused (a forged tiny `MaxFileSize`);
+    /// new metadata is not limited here, so that `post init` can report a size that does not fit the
+    /// disk as such.
+    fn check_file_count(&self, layout: &Layout, path: &Path) -> Result<(), Error> {
+        if layout.num_files() <= MAX_FILES {
+            return Ok(());
+        }
+        Err(Error::Metadata {
+            path: path.to_owned(),
+            field: "MaxFileSize",
+            reason: format!(
+                "{} bytes per file makes {} files for {} labels, more than {MAX_FILES}: not a layout any tool \
+                 writes",
+                self.max_file_size,
+                layout.num_files(),
+                layout.num_labels()
+            ),
+        })
     }
 
     /// Reads and checks `postdata_metadata.json` in `dir`.
@@ -236,7 +245,8 @@ impl PostMetadata {
             last_position,
             unknown: map,
         };
-        metadata.checked_layout(path)?;
+        let layout = metadata.checked_layout(path)?;
+        metadata.check_file_count(&layout, path)?;
         Ok(metadata)
     }
 
