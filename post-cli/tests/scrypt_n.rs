@@ -231,3 +231,23 @@ fn merge_detects_n_and_refuses_a_piece_written_with_another() -> Result {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     Ok(())
 }
+
+/// `shrink` finds N too, so the VRF nonce it searches for the smaller data is the one a direct init of
+/// that size with N = 32 finds; a wrong given N is refused with nothing deleted.
+#[test]
+fn shrink_detects_n() -> Result {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("data");
+    init(&dir, "32", None)?;
+    let d = dir.to_string_lossy();
+    let before = snapshot(&dir)?;
+    let out = post(&["shrink", "--dir", &d, "--units", "1", "--yes", "--scrypt-n", "64"])?;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(snapshot(&dir)?, before, "a refused shrink changed the data");
+    let out = post(&["shrink", "--dir", &d, "--units", "1", "--yes"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("shrink: scrypt N = 32 (detected)"), "{}", stderr(&out));
+    let out = post(&["verify-data", "--dir", &d, "--all"])?;
+    assert_eq!(out.status.code(), Some(0), "the shrunk data does not verify: {}", stderr(&out));
+    Ok(())
+}

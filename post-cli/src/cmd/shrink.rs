@@ -40,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let request = post_init::ShrinkRequest {
         dir: args.dir.clone(),
         num_units: args.units,
-        scrypt: args.compute.scrypt(),
+        scrypt: args.compute.scrypt_of("shrink", &args.dir)?,
         tuning: args.compute.tuning(),
     };
     let prepared = post_init::prepare_shrink(&request)?;
