@@ -102,13 +102,19 @@ impl Compute {
     ///
     /// # Errors
     /// When the provider is unknown or cannot start.
+    ///
+    /// A GPU is always checked batch by batch on the CPU (`CheckedLabeller`): a few labels of every
+    /// batch and its VRF candidate are recomputed before the batch is used, and a GPU that disagrees is
+    /// retired at once, with an error line naming it, the batch and the label, while the job goes on
+    /// on the CPU.
     pub fn labeller(&self) -> anyhow::Result<Box<dyn Labeller>> {
         if let Some(spec) = &self.provider {
-            return crate::provider::labeller(spec);
+            let labeller = crate::provider::labeller(spec)?;
+            return if spec.starts_with("cuda") { checked_on_the_cpu(labeller) } else { Ok(labeller) };
         }
         if post_cuda::devices().is_ok_and(|d| !d.is_empty()) {
             match crate::provider::labeller("cuda") {
-                Ok(gpu) => return Ok(gpu),
+                Ok(gpu) => return checked_on_the_cpu(gpu),
                 Err(e) => tracing::warn!("not using the GPU ({e:#}); computing labels on the CPU"),
             }
         }
@@ -127,4 +133,21 @@ impl Compute {
             }
         }
     }
+}
+
+/// `gpu`, with every batch checked on the fastest CPU backend.
+fn checked_on_the_cpu(gpu: Box<dyn Labeller>) -> anyhow::Result<Box<dyn Labeller>> {
+    let cpu = crate::provider::labeller("cpu")?;
+    let report = |f: &post_oracle::CheckFailure| {
+        let label = f.index.map(|i| format!(", label {i}")).unwrap_or_default();
+        tracing::error!(
+            "{} failed the CPU check of the batch {}..{}{label}: {}; it is not used again, nothing of that batch \
+             was written, and the labels are computed on the CPU from here on",
+            f.labeller,
+            f.batch_start,
+            f.batch_start.saturating_add(f.batch_len),
+            f.reason
+        );
+    };
+    Ok(Box::new(post_oracle::CheckedLabeller::new(gpu, cpu, Box::new(report))))
 }

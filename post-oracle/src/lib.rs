@@ -8,6 +8,7 @@
 
 mod block_mix;
 mod chacha;
+mod checked;
 mod error;
 mod fast;
 mod labeller;
@@ -20,6 +21,7 @@ mod scrypt;
 
 pub use block_mix::{block_mix, MixCore, SubBlock};
 pub use chacha::ChaCha8;
+pub use checked::{CheckFailure, CheckedLabeller, FailureSink};
 pub use error::Error;
 pub use fast::{Backend, FastLabeller};
 pub use labeller::{LabelJob, Labeller, VrfCandidate};
