@@ -167,9 +167,9 @@ impl PostMetadata {
         Ok(layout)
     }
 
-    /// On reading: a layout of more than [`MAX_FILES`] files is refused (a forged tiny `MaxFileSize`);
-    /// new metadata is not limited here, so that `post init` can report a size that does not fit the
-    /// disk as such.
+    /// On reading and saving: a layout of more than [`MAX_FILES`] files is refused (a forged tiny
+    /// `MaxFileSize`). `validate` does not apply it, so that `post init` reports a size that does not
+    /// fit the disk as such before anything is saved.
     fn check_file_count(&self, layout: &Layout, path: &Path) -> Result<(), Error> {
         if layout.num_files() <= MAX_FILES {
             return Ok(());
@@ -277,7 +277,9 @@ impl PostMetadata {
     /// directory when a write, sync or rename fails.
     pub fn save(&self, dir: &Path) -> Result<(), Error> {
         let path = Self::path(dir);
-        self.checked_layout(&path)?;
+        // Never write what a later read would refuse.
+        let layout = self.checked_layout(&path)?;
+        self.check_file_count(&layout, &path)?;
         let text = self.to_json()?;
         let temp = dir.join(TEMP_FILE);
         let io = |p: &Path| {

@@ -128,7 +128,9 @@ fn valid_metadata() -> impl Strategy<Value = PostMetadata> {
                 m.nonce = nonce;
                 m.nonce_value = value;
                 m.last_position = last;
-                m.validate().ok().map(|()| m)
+                // Metadata the reader refuses (more than MAX_FILES files) is not expected to round-trip.
+                m.validate().ok()?;
+                (m.layout().ok()?.num_files() <= post_core::MAX_FILES).then_some(m)
             },
         )
 }
