@@ -135,9 +135,10 @@ impl Compute {
     }
 }
 
-/// `gpu`, with every batch checked on the fastest CPU backend.
+/// `gpu`, with every batch checked on the CPU. The checker is the reference labeller: the check
+/// computes single labels, where the multi-lane labeller would fill a whole lane group for each.
 fn checked_on_the_cpu(gpu: Box<dyn Labeller>) -> anyhow::Result<Box<dyn Labeller>> {
-    let cpu = crate::provider::labeller("cpu")?;
+    let cpu = crate::provider::labeller("reference")?;
     let report = |f: &post_oracle::CheckFailure| {
         let label = f.index.map(|i| format!(", label {i}")).unwrap_or_default();
         tracing::error!(
