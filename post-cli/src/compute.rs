@@ -110,11 +110,11 @@ impl Compute {
     pub fn labeller(&self) -> anyhow::Result<Box<dyn Labeller>> {
         if let Some(spec) = &self.provider {
             let labeller = crate::provider::labeller(spec)?;
-            return if spec.starts_with("cuda") { checked_on_the_cpu(labeller) } else { Ok(labeller) };
+            return if spec.starts_with("cuda") { checked_on_the_cpu(labeller, self.scrypt()) } else { Ok(labeller) };
         }
         if post_cuda::devices().is_ok_and(|d| !d.is_empty()) {
             match crate::provider::labeller("cuda") {
-                Ok(gpu) => return checked_on_the_cpu(gpu),
+                Ok(gpu) => return checked_on_the_cpu(gpu, self.scrypt()),
                 Err(e) => tracing::warn!("not using the GPU ({e:#}); computing labels on the CPU"),
             }
         }
@@ -137,8 +137,21 @@ impl Compute {
 
 /// `gpu`, with every batch checked on the CPU. The checker is the reference labeller: the check
 /// computes single labels, where the multi-lane labeller would fill a whole lane group for each.
-fn checked_on_the_cpu(gpu: Box<dyn Labeller>) -> anyhow::Result<Box<dyn Labeller>> {
+///
+/// First the device's self-test at the job's N (`post_oracle::self_test`: 64 labels around 2^32 across
+/// a call boundary); a device that fails it is not used, with an error line saying why, and the job
+/// runs on the CPU.
+fn checked_on_the_cpu(gpu: Box<dyn Labeller>, scrypt: ScryptParams) -> anyhow::Result<Box<dyn Labeller>> {
     let cpu = crate::provider::labeller("reference")?;
+    if let Err(f) = post_oracle::self_test(gpu.as_ref(), cpu.as_ref(), &post_core::Commitment([0x5a; 32]), scrypt) {
+        let label = f.index.map(|i| format!(" at label {i}")).unwrap_or_default();
+        tracing::error!(
+            "{} failed its {}{label}; it is not used, labels are computed on the CPU",
+            f.labeller,
+            f.reason
+        );
+        return crate::provider::labeller("cpu");
+    }
     let report = |f: &post_oracle::CheckFailure| {
         let label = f.index.map(|i| format!(", label {i}")).unwrap_or_default();
         tracing::error!(

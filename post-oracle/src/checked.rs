@@ -153,6 +153,51 @@ impl CheckedLabeller {
     }
 }
 
+/// The self-test of a device when it opens: 64 labels around index 2^32 (where the index's upper
+/// half starts to count), in two calls whose boundary falls inside the range, each compared in full
+/// with `checker`, and the VRF candidate of each call compared too. `Err` names what differs.
+///
+/// # Errors
+/// The failure, with the device's name, the first label that differs (or the device's own error).
+pub fn self_test(
+    fast: &dyn Labeller,
+    checker: &dyn Labeller,
+    commitment: &post_core::Commitment,
+    params: post_core::ScryptParams,
+) -> Result<(), CheckFailure> {
+    const FIRST: u64 = (1 << 32) - 40;
+    let all = [0xff; 32];
+    for (start, count) in [(FIRST, 40u64), (FIRST + 40, 24)] {
+        let fail = |index: Option<u64>, reason: String| CheckFailure {
+            labeller: fast.name(),
+            batch_start: start,
+            batch_len: count,
+            index,
+            reason: format!("self-test: {reason}"),
+        };
+        let mut got = vec![0u8; count as usize * 16];
+        let mut want = got.clone();
+        let job = |out| LabelJob { commitment, params, start: LabelIndex(start), out, vrf_threshold: Some(&all) };
+        let got_best = fast.label(job(&mut got)).map_err(|e| fail(None, e.to_string()))?;
+        let want_best = checker.label(job(&mut want)).map_err(|e| fail(None, format!("the checker failed: {e}")))?;
+        if let Some(k) = (0..count as usize).find(|&k| got[k * 16..k * 16 + 16] != want[k * 16..k * 16 + 16]) {
+            let index = start + k as u64;
+            return Err(fail(
+                Some(index),
+                format!(
+                    "label {index} is {} but the CPU computes {}",
+                    hex(&got[k * 16..k * 16 + 16]),
+                    hex(&want[k * 16..k * 16 + 16])
+                ),
+            ));
+        }
+        if got_best != want_best {
+            return Err(fail(got_best.map(|c| c.index.0), "the VRF candidate differs from the CPU's".into()));
+        }
+    }
+    Ok(())
+}
+
 impl Labeller for CheckedLabeller {
     fn name(&self) -> String {
         if self.has_failed() {

@@ -21,7 +21,7 @@ mod scrypt;
 
 pub use block_mix::{block_mix, MixCore, SubBlock};
 pub use chacha::ChaCha8;
-pub use checked::{CheckFailure, CheckedLabeller, FailureSink};
+pub use checked::{self_test, CheckFailure, CheckedLabeller, FailureSink};
 pub use error::Error;
 pub use fast::{Backend, FastLabeller};
 pub use labeller::{LabelJob, Labeller, VrfCandidate};

@@ -7,7 +7,9 @@
 use std::sync::{Arc, Mutex};
 
 use post_core::{Commitment, LabelIndex, ScryptParams};
-use post_oracle::{CheckFailure, CheckedLabeller, Error, LabelJob, Labeller, ReferenceLabeller, VrfCandidate};
+use post_oracle::{
+    self_test, CheckFailure, CheckedLabeller, Error, LabelJob, Labeller, ReferenceLabeller, VrfCandidate,
+};
 
 const N: u64 = 16;
 const BATCH: usize = 64;
@@ -148,4 +150,22 @@ fn a_wrong_vrf_candidate_is_caught() {
     let heard = heard.lock().unwrap();
     assert_eq!(heard.len(), 1);
     assert!(heard[0].reason.contains("VRF candidate"), "{:?}", heard[0]);
+}
+
+/// The self-test when a device opens: 64 labels around 2^32 across a call boundary, every byte and the
+/// VRF candidates compared with the reference; a device wrong in one of them, failing, or reporting a
+/// wrong candidate is refused with the reason.
+#[test]
+fn the_self_test_refuses_a_device_that_is_wrong_anywhere_in_it() {
+    let test = |fault| self_test(&Faulty { fault }, &ReferenceLabeller, &commitment(), params());
+    assert_eq!(test(Fault::None), Ok(()));
+    // A label in the middle of the first call, not one a batch check would pick.
+    let bad = (1u64 << 32) - 17;
+    let f = test(Fault::Label(bad)).unwrap_err();
+    assert_eq!((f.index, f.labeller.as_str()), (Some(bad), "faulty test device"), "{f:?}");
+    assert!(f.reason.starts_with("self-test: label"), "{f:?}");
+    let f = test(Fault::FailsAt(1 << 32)).unwrap_err();
+    assert!(f.reason.contains("device lost"), "{f:?}");
+    let f = test(Fault::Candidate).unwrap_err();
+    assert!(f.reason.contains("VRF candidate"), "{f:?}");
 }
