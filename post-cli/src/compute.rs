@@ -144,12 +144,8 @@ impl Compute {
 fn checked_on_the_cpu(gpu: Box<dyn Labeller>, scrypt: ScryptParams) -> anyhow::Result<Box<dyn Labeller>> {
     let cpu = crate::provider::labeller("reference")?;
     if let Err(f) = post_oracle::self_test(gpu.as_ref(), cpu.as_ref(), &post_core::Commitment([0x5a; 32]), scrypt) {
-        let label = f.index.map(|i| format!(" at label {i}")).unwrap_or_default();
-        tracing::error!(
-            "{} failed its {}{label}; it is not used, labels are computed on the CPU",
-            f.labeller,
-            f.reason
-        );
+        // The reason names the label that differs.
+        tracing::error!("{} failed its {}; it is not used, labels are computed on the CPU", f.labeller, f.reason);
         return crate::provider::labeller("cpu");
     }
     let report = |f: &post_oracle::CheckFailure| {
