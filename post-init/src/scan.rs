@@ -2,10 +2,10 @@
 //! disk.
 //!
 //! ```text
-//! 1. Per file, the whole labels on disk (at most the layout's size) are cut into work items: batches
-//!    for a full scan, sampled chunks (see `sampling`) for a partial one.
-//! 2. Items run in parallel (rayon): read the stored bytes, compute the labels, compare label by label
-//!    and record each run of differing labels.
+//! 1. Per file, the whole labels on disk (at most the layout's size) are cut into work items, lazily:
+//!    batches for a full scan, sampled chunks (see `sampling`) for a partial one.
+//! 2. Items run in parallel (rayon), a group of them at a time: read the stored bytes, compute the
+//!    labels, compare label by label and record each run of differing labels.
 //! 3. Runs of neighbouring items are joined, so every bad range is reported once, in index order.
 //! ```
 
@@ -50,6 +50,9 @@ pub enum Coverage {
     },
 }
 
+/// Work items checked in parallel at a time; the next group is produced when one is done.
+const ITEMS_PER_GROUP: usize = 4096;
+
 /// What the scan needs.
 pub(crate) struct Scan<'a> {
     pub labeller: &'a dyn Labeller,
@@ -78,13 +81,16 @@ impl Scan<'_> {
     /// [`Error::Io`] naming the file when it cannot be read,
     /// [`Error::Label`] when the labeller fails.
     pub fn run(&self, files: &[FileStatus]) -> Result<ScanResult, Error> {
-        let plans: Vec<(&FileStatus, Vec<Range<u64>>)> = files.iter().map(|f| (f, self.items(f))).collect();
-        let total = plans.iter().flat_map(|(_, items)| items).map(|r| r.end - r.start).sum();
+        // The items are produced lazily, file by file and a group at a time: memory does not grow with
+        // the number of files or their size (a list of every item of a mainnet directory would take
+        // gigabytes).
+        let total = files.iter().map(|f| self.items(f).map(|r| r.end - r.start).sum::<u64>()).sum();
         self.progress.event(&Event::VerifyStarted { total_labels: total });
         let mut result = ScanResult::default();
         let stop = AtomicBool::new(false);
-        for (file, items) in plans {
-            if items.is_empty() {
+        for file in files {
+            let mut items = self.items(file).peekable();
+            if items.peek().is_none() {
                 continue;
             }
             let handle = File::open(&file.path).map_err(|source| Error::Io {
@@ -92,21 +98,34 @@ impl Scan<'_> {
                 action: "opening",
                 source,
             })?;
-            let runs: Vec<Vec<Range<u64>>> =
-                items.par_iter().map(|item| self.check_item(&handle, file, item, &stop)).collect::<Result<_, _>>()?;
             let first = self.layout.file_labels(file.index).start;
-            for run in runs.into_iter().flatten() {
-                match result.bad.last_mut() {
-                    Some(last) if last.file == file.index && last.labels.end == run.start => last.labels.end = run.end,
-                    _ => result.bad.push(BadRange {
-                        file: file.index,
-                        path: file.path.clone(),
-                        offset: (run.start - first) * LABEL_SIZE,
-                        labels: run,
-                    }),
+            loop {
+                let group: Vec<Range<u64>> = items.by_ref().take(ITEMS_PER_GROUP).collect();
+                if group.is_empty() {
+                    break;
+                }
+                let runs: Vec<Vec<Range<u64>>> = group
+                    .par_iter()
+                    .map(|item| self.check_item(&handle, file, item, &stop))
+                    .collect::<Result<_, _>>()?;
+                for run in runs.into_iter().flatten() {
+                    match result.bad.last_mut() {
+                        Some(last) if last.file == file.index && last.labels.end == run.start => {
+                            last.labels.end = run.end;
+                        }
+                        _ => result.bad.push(BadRange {
+                            file: file.index,
+                            path: file.path.clone(),
+                            offset: (run.start - first) * LABEL_SIZE,
+                            labels: run,
+                        }),
+                    }
+                }
+                result.checked += group.iter().map(|r| r.end - r.start).sum::<u64>();
+                if stop.load(Ordering::SeqCst) {
+                    break;
                 }
             }
-            result.checked += items.iter().map(|r| r.end - r.start).sum::<u64>();
             if stop.load(Ordering::SeqCst) {
                 result.cancelled = true;
                 break;
@@ -115,23 +134,26 @@ impl Scan<'_> {
         Ok(result)
     }
 
-    /// The global label ranges of a file this scan checks.
-    fn items(&self, file: &FileStatus) -> Vec<Range<u64>> {
+    /// The global label ranges of a file this scan checks, in index order, produced one at a time.
+    fn items<'s>(&'s self, file: &FileStatus) -> Box<dyn Iterator<Item = Range<u64>> + 's> {
         let labels = self.layout.file_labels(file.index);
         let whole = file.len_on_disk().min(file.expected_len) / LABEL_SIZE;
         let end = labels.start + whole;
-        let cut = |size: u64| (labels.start..end).step_by(size.max(1) as usize).map(move |s| s..(s + size).min(end));
+        let start = labels.start;
+        let cut = move |size: u64| (start..end).step_by(size.max(1) as usize).map(move |s| s..(s + size).min(end));
         match self.coverage {
-            Coverage::All => cut(self.batch).collect(),
+            Coverage::All => Box::new(cut(self.batch)),
             Coverage::Fraction { percent, seed, chunk } => {
                 let sampler = Sampler::new(seed, percent);
-                let mut picked: Vec<_> = cut(chunk).filter(|r| sampler.picks(r.start)).collect();
-                if picked.is_empty() && whole > 0 && percent > 0.0 {
+                if cut(chunk).any(|r| sampler.picks(r.start)) {
+                    return Box::new(cut(chunk).filter(move |r| sampler.picks(r.start)));
+                }
+                if whole > 0 && percent > 0.0 {
                     let chunks = whole.div_ceil(chunk.max(1));
                     let k = sampler.fallback(file.index, chunks);
-                    picked.extend(cut(chunk).nth(k as usize));
+                    return Box::new(cut(chunk).nth(k as usize).into_iter());
                 }
-                picked
+                Box::new(std::iter::empty())
             }
         }
     }
