@@ -206,9 +206,18 @@ fn supported_archs(cc: ComputeCapability) -> Result<Vec<u32>, Error> {
     Ok(archs.into_iter().filter_map(|a| u32::try_from(a).ok()).collect())
 }
 
+/// NVRTC's options for `arch`. ptxas runs only for a real architecture (`sm_XX`): its `-v` (register
+/// and spill counts in the log) is passed only then, never for a virtual one (`compute_XX`, PTX).
+fn nvrtc_options(arch: &str) -> Vec<String> {
+    let mut options = vec![format!("--gpu-architecture={arch}"), "--std=c++17".to_string()];
+    if arch.starts_with("sm_") {
+        options.push("--ptxas-options=-v".to_string());
+    }
+    options
+}
+
 fn compile_for(arch: &str, kind: ImageKind) -> Result<KernelImage, Error> {
-    let options =
-        vec![format!("--gpu-architecture={arch}"), "--std=c++17".to_string(), "--ptxas-options=-v".to_string()];
+    let options = nvrtc_options(arch);
     let fail = |log: String| Error::Compile { arch: arch.to_string(), options: options.clone(), log };
     let source = CString::new(KERNEL_SOURCE).map_err(|_| fail("the kernel source contains a NUL byte".into()))?;
     let name = c"post_label.cu";
@@ -249,6 +258,16 @@ fn compile_for(arch: &str, kind: ImageKind) -> Result<KernelImage, Error> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+
+    #[test]
+    fn ptxas_options_only_for_a_real_architecture() {
+        assert!(nvrtc_options("sm_90").contains(&"--ptxas-options=-v".to_string()));
+        assert!(nvrtc_options("sm_80").contains(&"--gpu-architecture=sm_80".to_string()));
+        let virtual_arch = nvrtc_options("compute_90");
+        assert!(!virtual_arch.iter().any(|o| o.starts_with("--ptxas")), "{virtual_arch:?}");
+        assert!(virtual_arch.contains(&"--gpu-architecture=compute_90".to_string()));
+    }
+
     use super::*;
 
     fn target(dir: Option<&Path>) -> CompileTarget<'_> {
