@@ -161,6 +161,24 @@ impl ProgressSink for Progress {
                 self.what,
                 path.display()
             )),
+            Event::CheckedPastMark { path, mark, checked, first_bad: Some(bad) } => self.note(format!(
+                "{}: {}: of the {checked} labels written after byte {mark} (the last sync), the one at byte {bad} is \
+                 wrong (lost in a power cut); the file is written again from there",
+                self.what,
+                path.display()
+            )),
+            Event::CheckedPastMark { path, mark, checked, first_bad: None } => tracing::debug!(
+                "{}: {}: the {checked} labels written after byte {mark} (the last sync) are right",
+                self.what,
+                path.display()
+            ),
+            Event::DurableMarksSetAside { path, to, reason } => self.note(format!(
+                "{}: {} cannot be used ({reason}); renamed to {} — files are checked where they end only; \
+                 run `post verify-data --all` after this init to check every label",
+                self.what,
+                path.display(),
+                to.display()
+            )),
             Event::NonceSearchBeyond { from } => self.note(format!(
                 "{}: no label of the data is below the VRF difficulty; searching labels from {} on",
                 self.what, from.0

@@ -62,7 +62,10 @@ fn throughput(c: &mut Criterion) {
                         files: None,
                         tuning: Tuning { batch: Some(BATCH), ..Tuning::default() },
                     };
-                    post_init::prepare(&request, &labeller).unwrap().run(&CancelToken::new(), &NoProgress).unwrap();
+                    post_init::prepare(&request, &labeller, &labeller)
+                        .unwrap()
+                        .run(&CancelToken::new(), &NoProgress)
+                        .unwrap();
                     dir
                 },
                 BatchSize::PerIteration,

@@ -11,13 +11,16 @@
 //!     layout and the files found on disk, before any per-file table is built), then classify every
 //!     selected file against the (new) layout: complete, partial, torn (ends inside a label), missing;
 //!     an oversized file or a stray postdata_*.bin stops everything.
-//!  3. Recompute the last labels of every existing selected file (see `resume`: a wrong head stops
-//!     everything, a wrong tail is a lost write and is rewritten), and the full label of the recorded
-//!     VRF nonce (see `vrf`); when the data grows, drop a nonce that no longer qualifies.
+//!  3. Recompute every label past the durable mark of each existing selected file and the last labels
+//!     before that (see `durable` and `resume`: a wrong head stops everything, a wrong tail or a wrong
+//!     label past the mark is a lost write and is rewritten), and the full label of the recorded VRF
+//!     nonce (see `vrf`); when the data grows, drop a nonce that no longer qualifies. These checks run
+//!     on the checking labeller (the CPU), never only on the device that wrote the data.
 //! run:
-//!  5. Save the metadata first, so the identity and size are on disk before any label.
+//!  5. Save the metadata first, so the identity and size are on disk before any label. Set an unusable
+//!     marks file aside; sync the files that turned out complete and drop their marks.
 //!  6. Cut torn labels, then write the missing labels through the pipeline (see `pipeline`), saving each
-//!     better VRF nonce before the labels that produced it.
+//!     better VRF nonce before the labels that produced it and syncing every `Tuning::sync_bytes`.
 //!  7. When every file of the data is complete and no label qualified, search beyond the data
 //!     (see `nonce_search`).
 //! ```
@@ -32,10 +35,11 @@ use post_core::{
 };
 use post_oracle::{Labeller, VrfCandidate};
 
+use crate::durable::{self, DurableMarks, Unusable};
 use crate::merge::data_file_names;
 use crate::nonce_search::{record_nonce, BeyondSearch};
 use crate::pipeline::{Pipeline, RunEnd, Segment};
-use crate::resume::{FileSpan, TailCheck};
+use crate::resume::{FileSpan, PastMark, TailCheck};
 use crate::vrf::recorded_best;
 use crate::{available_bytes, CancelToken, Error, Event, ProgressSink, Tuning, VrfSearch};
 
@@ -85,6 +89,9 @@ pub struct InitSummary {
     pub num_units: u32,
     /// The best VRF nonce found by earlier runs (and still valid).
     pub nonce: Option<VrfCandidate>,
+    /// Labels recomputed past the durable marks of files an earlier run was writing (the labels a power
+    /// cut may have lost).
+    pub checked_past_marks: u64,
 }
 
 /// How an initialization run ended.
@@ -128,6 +135,15 @@ pub struct PreparedInit<'a> {
     cuts: Vec<(PathBuf, u64, u64)>,
     /// Files whose last labels are wrong: (path, bytes kept, bytes of whole labels on disk).
     rewrites: Vec<(PathBuf, u64, u64)>,
+    /// Files checked past their durable mark: (path, the check).
+    past_marks: Vec<(PathBuf, PastMark)>,
+    /// The durable marks.
+    marks: DurableMarks,
+    /// A marks file that cannot be used, to set aside.
+    unusable: Option<Unusable>,
+    /// Files with a mark that turned out complete: (number, path), to sync and unmark.
+    settled: Vec<(u32, PathBuf)>,
+    sync_bytes: u64,
     vrf: VrfSearch,
     /// Files outside the selection that are not complete.
     others_incomplete: bool,
@@ -143,19 +159,25 @@ impl std::fmt::Debug for PreparedInit<'_> {
 }
 
 /// Checks a request against the directory and plans the work (steps 1–4); changes nothing on disk
-/// except creating the directory and its lock file.
+/// except creating the directory and its lock file. `labeller` writes the data; `checker` recomputes
+/// what is on disk already (the labels a resume continues from, those past a durable mark, the VRF
+/// nonce) — the CPU, so that a device that wrote wrong labels cannot confirm them itself.
 ///
 /// # Errors
 /// [`Error::Core`] for a held lock (naming the holder), unreadable metadata or invalid parameters;
 /// [`Error::Mismatch`], [`Error::FewerUnits`], [`Error::Oversized`], [`Error::StrayFiles`],
 /// [`Error::FileRange`], [`Error::LabelMismatch`], [`Error::BadNonce`], [`Error::NotEnoughSpace`], or I/O
 /// and labeller errors; each names the file and what to do.
-pub fn prepare<'a>(request: &InitRequest, labeller: &'a dyn Labeller) -> Result<PreparedInit<'a>, Error> {
+pub fn prepare<'a>(
+    request: &InitRequest,
+    labeller: &'a dyn Labeller,
+    checker: &dyn Labeller,
+) -> Result<PreparedInit<'a>, Error> {
     let config = request.config.validate()?;
     let dir = request.dir.as_path();
     let created = if dir.exists() { Vec::new() } else { create_checked(request, &config)? };
     let had_lock_file = dir.join(post_core::LOCK_FILE).exists();
-    let prepared = prepare_in(request, &config, labeller);
+    let prepared = prepare_in(request, &config, labeller, checker);
     match &prepared {
         Err(Error::Core(post_core::Error::Locked { .. })) | Ok(_) => {}
         Err(_) => remove_leftovers(dir, had_lock_file, &created),
@@ -220,6 +242,7 @@ fn prepare_in<'a>(
     request: &InitRequest,
     config: &InitConfig,
     labeller: &'a dyn Labeller,
+    checker: &dyn Labeller,
 ) -> Result<PreparedInit<'a>, Error> {
     let config = *config;
     let dir = request.dir.as_path();
@@ -256,10 +279,21 @@ fn prepare_in<'a>(
     let params = config.scrypt;
     let commitment = metadata.commitment();
 
-    let check = TailCheck { labeller, commitment: &commitment, params };
+    let (marks, unusable) = match &existing {
+        Some(_) => DurableMarks::load(dir, commitment, metadata.max_file_size)?,
+        // A marks file without metadata describes data that is gone.
+        None if dir.join(durable::DURABLE_FILE).exists() => (
+            DurableMarks::empty(dir, commitment, metadata.max_file_size),
+            Some(Unusable { path: dir.join(durable::DURABLE_FILE), reason: "the directory has no metadata".into() }),
+        ),
+        None => (DurableMarks::empty(dir, commitment, metadata.max_file_size), None),
+    };
+    let check = TailCheck { labeller: checker, commitment: &commitment, params };
     let mut segments = Vec::new();
     let mut cuts = Vec::new();
     let mut rewrites = Vec::new();
+    let mut past_marks = Vec::new();
+    let mut settled = Vec::new();
     let mut others_incomplete = false;
     for i in 0..layout.num_files() {
         let path = Layout::file_path(dir, i);
@@ -280,18 +314,30 @@ fn prepare_in<'a>(
         };
         let labels = layout.file_labels(i);
         let span = FileSpan { path: &path, first_label: labels.start, labels: whole / LABEL_SIZE };
-        let keep = check.labels_to_keep(span)?;
+        let mark = marks.get(i);
+        let kept = check.labels_to_keep(span, mark)?;
+        let keep = kept.labels;
+        if let Some(past) = kept.past_mark {
+            past_marks.push((path.clone(), past));
+        }
         if keep < span.labels {
             rewrites.push((path.clone(), keep * LABEL_SIZE, whole));
         }
         if keep * LABEL_SIZE < expected {
-            segments.push(Segment { path, labels: labels.start + keep..labels.end, offset: keep * LABEL_SIZE });
+            segments.push(Segment {
+                file: i,
+                path,
+                labels: labels.start + keep..labels.end,
+                offset: keep * LABEL_SIZE,
+            });
+        } else if mark.is_some() {
+            settled.push((i, path));
         }
     }
 
     let difficulty = post_core::vrf_difficulty(layout.num_labels())?;
     let mut best = match &existing {
-        Some(old) => recorded_best(dir, old, labeller, params)?,
+        Some(old) => recorded_best(dir, old, checker, params)?,
         None => None,
     };
     if let Some(old) = existing.as_ref().filter(|old| old.num_units < metadata.num_units) {
@@ -321,6 +367,7 @@ fn prepare_in<'a>(
         existing_units: existing.as_ref().map(|m| m.num_units),
         num_units: metadata.num_units,
         nonce: best,
+        checked_past_marks: past_marks.iter().map(|(_, p)| p.checked).sum(),
     };
     let batch = request.tuning.batch_or(labeller.preferred_batch(), MAX_BATCH);
     Ok(PreparedInit {
@@ -332,6 +379,11 @@ fn prepare_in<'a>(
         segments,
         cuts,
         rewrites,
+        past_marks,
+        marks,
+        unusable,
+        settled,
+        sync_bytes: request.tuning.sync_bytes,
         vrf,
         others_incomplete,
         batch,
@@ -354,6 +406,26 @@ impl PreparedInit<'_> {
     pub fn run(mut self, cancel: &CancelToken, progress: &dyn ProgressSink) -> Result<InitOutcome, Error> {
         let dir = self.summary.dir.clone();
         self.metadata.save(&dir)?;
+        if let Some(unusable) = self.unusable.take() {
+            let to = durable::set_aside(&unusable.path)?;
+            progress.event(&Event::DurableMarksSetAside { path: unusable.path, to, reason: unusable.reason });
+        }
+        for (path, past) in &self.past_marks {
+            progress.event(&Event::CheckedPastMark {
+                path: path.clone(),
+                mark: past.mark * LABEL_SIZE,
+                checked: past.checked,
+                first_bad: past.first_bad.map(|b| b * LABEL_SIZE),
+            });
+        }
+        for (i, path) in &self.settled {
+            OpenOptions::new().write(true).open(path).and_then(|f| f.sync_all()).map_err(|source| Error::Io {
+                path: path.clone(),
+                action: "syncing",
+                source,
+            })?;
+            self.marks.remove(*i)?;
+        }
         for (path, from_len, to_len) in &self.cuts {
             let cut = OpenOptions::new().write(true).open(path).and_then(|f| {
                 f.set_len(*to_len)?;
@@ -374,6 +446,7 @@ impl PreparedInit<'_> {
             commitment: &self.commitment,
             params: self.params,
             batch: self.batch,
+            sync_bytes: self.sync_bytes,
             cancel,
             progress,
         };
@@ -382,7 +455,7 @@ impl PreparedInit<'_> {
             record_nonce(metadata, best);
             metadata.save(&dir).map_err(Error::from)
         };
-        let (ended, labels_written) = pipeline.run(&self.segments, &mut self.vrf, &mut save_nonce)?;
+        let (ended, labels_written) = pipeline.run(&self.segments, &mut self.vrf, &mut self.marks, &mut save_nonce)?;
         if ended == RunEnd::Cancelled {
             return Ok(InitOutcome { end: InitEnd::Cancelled, nonce: self.vrf.best(), labels_written });
         }

@@ -25,6 +25,7 @@
 
 mod detect_n;
 mod disk_space;
+mod durable;
 mod error;
 mod init;
 mod merge;
@@ -45,6 +46,7 @@ mod vrf;
 
 pub use detect_n::{detect_scrypt_n, ScryptEvidence, MAX_DETECTED_LOG2_N};
 pub use disk_space::available_bytes;
+pub use durable::{DURABLE_FILE, SYNC_BYTES};
 pub use error::Error;
 pub use init::{prepare, InitEnd, InitOutcome, InitRequest, InitSummary, PreparedInit};
 pub use merge::{merge, MergeOutcome, MergeRequest, Transfer};

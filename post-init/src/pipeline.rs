@@ -8,9 +8,12 @@
 //!    channel of capacity one (so at most three buffers exist: computing, queued, writing).
 //! 3. The writer first saves a better VRF nonce when the batch brought one — before any label that
 //!    produced it reaches the disk, so a crash can never leave labels whose nonce was not recorded —
-//!    then writes the batch at its offset, and syncs a file when its last label is written.
+//!    then writes the batch at its offset. Before the first write to a file it syncs the file and its
+//!    directory and records the segment's start as the file's durable mark (see `durable`); every
+//!    `sync_bytes` written it syncs the file and moves the mark; when the file's last label is
+//!    written it syncs the file and removes the mark.
 //! 4. On cancellation, an error or the end, the channel closes; the writer finishes what it received,
-//!    syncs the open file and hands back the buffers.
+//!    syncs the open file, moves its mark to what was written, and hands back the buffers.
 //! ```
 
 use std::fs::{File, OpenOptions};
@@ -22,11 +25,14 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use post_core::{Commitment, LabelIndex, ScryptParams};
 use post_oracle::{LabelJob, Labeller, VrfCandidate};
 
+use crate::durable::DurableMarks;
 use crate::{CancelToken, Error, Event, ProgressSink, VrfSearch};
 
 /// A run of labels to write at the end of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Segment {
+    /// The file's number.
+    pub file: u32,
     /// The file.
     pub path: PathBuf,
     /// Global label indices to write.
@@ -45,6 +51,8 @@ pub(crate) struct Pipeline<'a> {
     pub params: ScryptParams,
     /// Labels per batch (at least 1).
     pub batch: usize,
+    /// Bytes written to a file between two syncs of it (0: only when the file is finished).
+    pub sync_bytes: u64,
     /// Stops the run at the next batch.
     pub cancel: &'a CancelToken,
     /// Receives progress.
@@ -82,6 +90,7 @@ impl Pipeline<'_> {
         &self,
         segments: &[Segment],
         vrf: &mut VrfSearch,
+        marks: &mut DurableMarks,
         save_nonce: &mut (dyn FnMut(&VrfCandidate) -> Result<(), Error> + Send),
     ) -> Result<(RunEnd, u64), Error> {
         let batch_bytes = self.batch.max(1) * 16;
@@ -92,7 +101,10 @@ impl Pipeline<'_> {
             let _ = to_compute.send(Vec::with_capacity(batch_bytes));
         }
         std::thread::scope(|scope| {
-            let writer = scope.spawn(|| write_batches(segments, from_compute, to_compute, save_nonce, self.progress));
+            let writer = scope.spawn(|| {
+                let mut writer = Writer { segments, marks, sync_bytes: self.sync_bytes, open: None };
+                writer.write_batches(from_compute, to_compute, save_nonce, self.progress)
+            });
             let computed = self.compute(segments, vrf, batch_bytes, &to_writer, &recycled);
             drop(to_writer);
             let written = writer
@@ -144,52 +156,99 @@ impl Pipeline<'_> {
     }
 }
 
-/// The writer thread: see steps 3 and 4 of the module documentation.
-fn write_batches(
-    segments: &[Segment],
-    batches: Receiver<Batch>,
-    recycle: SyncSender<Vec<u8>>,
-    save_nonce: &mut (dyn FnMut(&VrfCandidate) -> Result<(), Error> + Send),
-    progress: &dyn ProgressSink,
-) -> Result<u64, Error> {
-    let mut open: Option<(usize, File)> = None;
-    let mut written = 0;
-    let result = (|| {
-        for batch in batches.iter() {
-            if let Some(best) = &batch.new_best {
-                save_nonce(best)?;
-                progress.event(&Event::NewVrfNonce { index: best.index, label: best.label });
-            }
-            let seg = &segments[batch.segment];
-            if open.as_ref().is_none_or(|(i, _)| *i != batch.segment) {
-                if let Some((i, file)) = open.take() {
-                    sync(&segments[i].path, &file)?;
+/// The file the writer has open.
+struct OpenFile {
+    segment: usize,
+    file: File,
+    /// The end of the last write.
+    end: u64,
+    /// Bytes written since the last sync.
+    unsynced: u64,
+}
+
+/// The writer thread's state: see steps 3 and 4 of the module documentation.
+struct Writer<'a> {
+    segments: &'a [Segment],
+    marks: &'a mut DurableMarks,
+    sync_bytes: u64,
+    open: Option<OpenFile>,
+}
+
+impl Writer<'_> {
+    fn write_batches(
+        &mut self,
+        batches: Receiver<Batch>,
+        recycle: SyncSender<Vec<u8>>,
+        save_nonce: &mut (dyn FnMut(&VrfCandidate) -> Result<(), Error> + Send),
+        progress: &dyn ProgressSink,
+    ) -> Result<u64, Error> {
+        let segments = self.segments;
+        let mut written = 0;
+        let result = (|| {
+            for batch in batches.iter() {
+                if let Some(best) = &batch.new_best {
+                    save_nonce(best)?;
+                    progress.event(&Event::NewVrfNonce { index: best.index, label: best.label });
                 }
-                open = Some((batch.segment, open_for_append(&seg.path)?));
-            }
-            if let Some((_, file)) = &open {
-                file.write_all_at(&batch.buf, batch.offset).map_err(|e| write_error(&seg.path, batch.offset, e))?;
-            }
-            written += batch.buf.len() as u64 / 16;
-            progress.event(&Event::LabelsWritten { labels: batch.buf.len() as u64 / 16 });
-            if batch.last {
-                if let Some((_, file)) = open.take() {
-                    sync(&seg.path, &file)?;
-                    sync_parent(&seg.path)?;
+                let seg = &segments[batch.segment];
+                if self.open.as_ref().is_none_or(|o| o.segment != batch.segment) {
+                    self.close()?;
+                    self.open = Some(self.start(batch.segment)?);
                 }
-                progress.event(&Event::FileCompleted { path: seg.path.clone() });
+                if let Some(open) = &mut self.open {
+                    open.file
+                        .write_all_at(&batch.buf, batch.offset)
+                        .map_err(|e| write_error(&seg.path, batch.offset, e))?;
+                    open.end = batch.offset + batch.buf.len() as u64;
+                    open.unsynced += batch.buf.len() as u64;
+                }
+                written += batch.buf.len() as u64 / 16;
+                progress.event(&Event::LabelsWritten { labels: batch.buf.len() as u64 / 16 });
+                if batch.last {
+                    if let Some(open) = self.open.take() {
+                        sync(&seg.path, &open.file)?;
+                        sync_parent(&seg.path)?;
+                        self.marks.remove(seg.file)?;
+                    }
+                    progress.event(&Event::FileCompleted { path: seg.path.clone() });
+                } else if self.sync_bytes > 0 && self.open.as_ref().is_some_and(|o| o.unsynced >= self.sync_bytes) {
+                    self.checkpoint()?;
+                }
+                // The compute side may have stopped; then the buffer is simply dropped.
+                let _ = recycle.try_send(batch.buf);
             }
-            // The compute side may have stopped; then the buffer is simply dropped.
-            let _ = recycle.try_send(batch.buf);
-        }
-        Ok(())
-    })();
-    // Whatever happened, what was written is synced before returning.
-    let synced = match open.take() {
-        Some((i, file)) => sync(&segments[i].path, &file),
-        None => Ok(()),
-    };
-    result.and(synced).map(|()| written)
+            Ok(())
+        })();
+        // Whatever happened, what was written is synced (and marked) before returning.
+        result.and(self.close()).map(|()| written)
+    }
+
+    /// Opens a segment's file; what it keeps before the segment is synced, with the file's name, and
+    /// becomes its durable mark before anything is written.
+    fn start(&mut self, segment: usize) -> Result<OpenFile, Error> {
+        let seg = &self.segments[segment];
+        let file = open_for_append(&seg.path)?;
+        file.sync_data().map_err(|source| write_error(&seg.path, u64::MAX, source))?;
+        sync_parent(&seg.path)?;
+        self.marks.set(seg.file, seg.offset)?;
+        Ok(OpenFile { segment, file, end: seg.offset, unsynced: 0 })
+    }
+
+    /// Syncs the open file's data and moves its mark to the end of what was written.
+    fn checkpoint(&mut self) -> Result<(), Error> {
+        let Some(open) = &mut self.open else { return Ok(()) };
+        let seg = &self.segments[open.segment];
+        open.file.sync_data().map_err(|source| write_error(&seg.path, u64::MAX, source))?;
+        open.unsynced = 0;
+        self.marks.set(seg.file, open.end)
+    }
+
+    /// Syncs the open file, moves its mark, and closes it.
+    fn close(&mut self) -> Result<(), Error> {
+        let synced = self.checkpoint();
+        self.open = None;
+        synced
+    }
 }
 
 fn open_for_append(path: &Path) -> Result<File, Error> {

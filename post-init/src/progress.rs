@@ -36,6 +36,29 @@ pub enum Event {
         /// Bytes of whole labels it had.
         to: u64,
     },
+    /// The labels past a file's durable mark (written by a run that stopped without syncing them: a
+    /// power cut may have lost any of them) were recomputed and compared.
+    CheckedPastMark {
+        /// The file.
+        path: PathBuf,
+        /// The mark: bytes known to be on the disk.
+        mark: u64,
+        /// Labels checked after it.
+        checked: u64,
+        /// Byte offset of the first wrong label, from which the file is written again; `None` when
+        /// every label was right.
+        first_bad: Option<u64>,
+    },
+    /// The durable marks file could not be used (damaged, or of other data) and was renamed; files
+    /// fall back to the check of where they end.
+    DurableMarksSetAside {
+        /// The marks file.
+        path: PathBuf,
+        /// Its new name.
+        to: PathBuf,
+        /// Why it could not be used.
+        reason: String,
+    },
     /// More labels were written to disk (a delta, not a total).
     LabelsWritten {
         /// Labels written since the previous event.

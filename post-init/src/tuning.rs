@@ -2,6 +2,7 @@
 //! the VRF nonce search beyond the data (which does change which nonce is found, so it defaults to the
 //! Go tool's value and only tests change it).
 
+use crate::durable::SYNC_BYTES;
 use crate::nonce_search::BEYOND_BLOCK;
 
 /// Batch sizes of a long operation.
@@ -13,11 +14,15 @@ pub struct Tuning {
     /// The nonce found there is the smallest of the first block that has one, so another value finds
     /// another (equally valid) nonce.
     pub beyond_block: u64,
+    /// Bytes written to a data file between two syncs of it ([`SYNC_BYTES`] by default; 0: only when
+    /// the file is finished). After a power cut, at most this much of each file being written is
+    /// recomputed on resume.
+    pub sync_bytes: u64,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
-        Self { batch: None, beyond_block: BEYOND_BLOCK }
+        Self { batch: None, beyond_block: BEYOND_BLOCK, sync_bytes: SYNC_BYTES }
     }
 }
 

@@ -31,7 +31,7 @@ fn request(dir: &std::path::Path, block: u64) -> InitRequest {
         },
         num_units: 1,
         files: None,
-        tuning: Tuning { batch: Some(32), beyond_block: block },
+        tuning: Tuning { batch: Some(32), beyond_block: block, ..Tuning::default() },
     }
 }
 

@@ -96,12 +96,13 @@ fn file_ranges_outside_the_data() {
 fn a_second_writer_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
-    let first = post_init::prepare(&common::request(&dir, 4), &ReferenceLabeller).unwrap();
-    let err = post_init::prepare(&common::request(&dir, 4), &ReferenceLabeller).unwrap_err().to_string();
+    let first = post_init::prepare(&common::request(&dir, 4), &ReferenceLabeller, &ReferenceLabeller).unwrap();
+    let err =
+        post_init::prepare(&common::request(&dir, 4), &ReferenceLabeller, &ReferenceLabeller).unwrap_err().to_string();
     assert!(err.contains(&dir.display().to_string()) && err.contains(&format!("pid {}", std::process::id())), "{err}");
     assert!(common::snapshot(&dir).is_empty(), "prepare writes nothing but the lock");
     drop(first);
-    assert!(post_init::prepare(&common::request(&dir, 4), &ReferenceLabeller).is_ok());
+    assert!(post_init::prepare(&common::request(&dir, 4), &ReferenceLabeller, &ReferenceLabeller).is_ok());
 }
 
 #[test]

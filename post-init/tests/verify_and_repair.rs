@@ -143,7 +143,7 @@ fn a_reader_and_a_writer_exclude_each_other() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     common::copy_reference(&dir);
-    let writer = post_init::prepare(&common::request(&dir, 4), &ReferenceLabeller).unwrap();
+    let writer = post_init::prepare(&common::request(&dir, 4), &ReferenceLabeller, &ReferenceLabeller).unwrap();
     let err = verify_data(&check(&dir, Coverage::All), &ReferenceLabeller, &CancelToken::new(), &NoProgress)
         .unwrap_err()
         .to_string();

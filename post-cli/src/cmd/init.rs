@@ -63,6 +63,12 @@ pub struct Args {
     /// "labels_written", "seconds", "labels_per_second", "vrf_nonce"}`.
     #[arg(long)]
     json: bool,
+    /// Bytes written to a data file between two syncs of it to the disk; after each sync the file's
+    /// "durable up to" mark in `.post-durable.json` moves, and after a power cut a resume recomputes
+    /// only the labels past the mark. 0: sync only when a file is finished (then a resume after a power
+    /// cut recomputes the whole unfinished part of the file).
+    #[arg(long, value_name = "BYTES", default_value_t = post_init::SYNC_BYTES)]
+    sync_every: u64,
     #[command(flatten)]
     compute: Compute,
 }
@@ -79,10 +85,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (mut request, new_identity) = request(&args)?;
     // An existing directory: its N is detected (or the given one checked) before anything is written.
     request.config.scrypt = args.compute.scrypt_of("init", &request.dir)?;
+    request.tuning.sync_bytes = args.sync_every;
     let labeller = args.compute.labeller()?;
+    // What is on disk already is checked on the CPU, never only by the device that wrote it.
+    let checker = args.compute.checking_labeller()?;
     let cancel = cancel_on_ctrl_c("init")?;
     args.compute.install(|| {
-        let prepared = post_init::prepare(&request, labeller.as_ref())?;
+        let prepared = post_init::prepare(&request, labeller.as_ref(), checker.as_ref())?;
         // The key is saved once the directory passed every check, before the first label is written.
         if let Some(identity) = &new_identity {
             let path = request.dir.join(IDENTITY_FILE);
@@ -338,5 +347,12 @@ fn print_summary(s: &post_init::InitSummary, request: &InitRequest, labeller: &d
     );
     if let Some(n) = &s.nonce {
         tracing::info!("init: best VRF nonce so far: {}", n.index.0);
+    }
+    if s.checked_past_marks > 0 {
+        tracing::info!(
+            "init: recomputed {} labels written after the last sync of an earlier run (a power cut may have lost \
+             them)",
+            s.checked_past_marks
+        );
     }
 }

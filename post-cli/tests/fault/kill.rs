@@ -130,3 +130,68 @@ fn sigterm_leaves_a_resumable_directory() {
     assert!(out.status.success(), "{}", common::text(&out));
     assert_same_as_reference(&dir);
 }
+
+/// The marks of `.post-durable.json` (file number → bytes synced), when the file is there and whole.
+fn durable_marks(dir: &Path) -> Option<Vec<(u32, u64)>> {
+    let text = std::fs::read_to_string(dir.join(".post-durable.json")).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let marks = value["durable"].as_object()?;
+    Some(marks.iter().map(|(k, v)| (k.parse().unwrap(), v.as_u64().unwrap())).collect())
+}
+
+#[test]
+fn sigkill_then_a_lost_page_cache_resume_repairs_to_identical_bytes() {
+    // A power cut loses what the kernel had not written back: after SIGKILL (which keeps the page
+    // cache) the region past the last sync's mark is damaged the way a power cut leaves it — a hole of
+    // zeros behind labels that survived — and the resume must find it and rewrite it.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut landed = None;
+    for attempt in 0..10 {
+        let dir = tmp.path().join(format!("attempt{attempt}"));
+        let mut child = common::spawn(common::init_cmd(&dir).args(["--sync-every", "2048"]));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        // Kill once a file is more than 512 bytes past its mark.
+        while child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "post init did not get going in 60 s");
+            let ahead = durable_marks(&dir).unwrap_or_default().into_iter().any(|(file, mark)| {
+                let len = std::fs::metadata(dir.join(format!("postdata_{file}.bin"))).map_or(0, |m| m.len());
+                mark > 0 && len >= mark + 512
+            });
+            if ahead {
+                child.kill().unwrap();
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let out = child.wait_with_output().unwrap();
+        if out.status.code().is_some() {
+            continue; // it finished first
+        }
+        // The state the kill left: a file with bytes past its mark.
+        let marks = durable_marks(&dir).unwrap();
+        let found = marks.into_iter().find_map(|(file, mark)| {
+            let path = dir.join(format!("postdata_{file}.bin"));
+            let len = std::fs::metadata(&path).unwrap().len() / 16 * 16;
+            (len >= mark + 512).then_some((path, mark, len))
+        });
+        if let Some(found) = found {
+            landed = Some((dir, found));
+            break;
+        }
+    }
+    let (dir, (path, mark, len)) = landed.expect("no kill landed with unsynced bytes in 10 attempts");
+    check_stopped(&dir);
+    // Zeros from the mark to 256 bytes before the end: the last labels (those a resume checks where a
+    // file ends) survive.
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.write_all_at(&vec![0u8; (len - 256 - mark) as usize], mark).unwrap();
+    drop(file);
+
+    let out = common::output(&mut common::init_cmd(&dir));
+    let message = common::text(&out);
+    assert!(out.status.success(), "{message}");
+    assert!(message.contains(&format!("the one at byte {mark} is wrong")), "{message}");
+    assert_same_as_reference(&dir);
+    assert!(!dir.join(".post-durable.json").exists(), "complete data keeps no marks");
+}

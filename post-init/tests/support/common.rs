@@ -41,7 +41,7 @@ pub fn request(dir: &Path, units: u32) -> InitRequest {
 
 /// Prepares and runs a request to its end with the reference labeller.
 pub fn init(request: &InitRequest) -> Result<InitOutcome, post_init::Error> {
-    post_init::prepare(request, &ReferenceLabeller)?.run(&CancelToken::new(), &NoProgress)
+    post_init::prepare(request, &ReferenceLabeller, &ReferenceLabeller)?.run(&CancelToken::new(), &NoProgress)
 }
 
 /// Every `postdata_*.bin` file of a directory by name.
@@ -115,7 +115,7 @@ impl post_init::ProgressSink for CancelAfter {
 
 /// Prepares and runs a request with a sink that also cancels.
 pub fn init_with(request: &InitRequest, sink: &CancelAfter) -> Result<InitOutcome, post_init::Error> {
-    post_init::prepare(request, &ReferenceLabeller)?.run(&sink.token, sink)
+    post_init::prepare(request, &ReferenceLabeller, &ReferenceLabeller)?.run(&sink.token, sink)
 }
 
 /// Every file of a directory (data, metadata, anything) by name, except the lock file.
