@@ -6,16 +6,31 @@
 //!    new directory, or a directory holding some of the files.
 //! 2. Every directory's metadata must agree on NodeId, CommitmentAtxId, LabelsPerUnit, NumUnits and
 //!    MaxFileSize. Every file of the layout must be complete in exactly one directory; partial, torn,
-//!    oversized, duplicated, stray or missing files stop the merge before anything moves.
+//!    oversized, duplicated, stray or missing files stop the merge before anything moves. The one
+//!    duplicate allowed is a file complete in the target and in one piece with the same bytes, as an
+//!    interrupted copy leaves it (see 6).
 //!    The first and last labels of every file are recomputed: a file written with another scrypt N (or
 //!    for another identity) stops the merge too.
 //! 3. The best VRF nonce is the best of the pieces' nonces (each recomputed and checked): each piece
 //!    searched its own files, so the best of the bests is the nonce of the whole data.
 //! 4. Write the target's metadata (atomically) first, then move the files: a rename on the same
-//!    filesystem; across filesystems a copy to a temporary name, synced, compared byte for byte with
-//!    the source, renamed into place, and only then the source removed. An interrupted merge can be run
-//!    again with the same arguments.
+//!    filesystem; across filesystems a copy to postdata_<i>.bin.merging in the target, synced, compared
+//!    byte for byte with the source, renamed into place, and only then the source removed.
 //! 5. If no piece found a nonce, search beyond the data (see `nonce_search`).
+//! 6. An interrupted merge (killed, a power cut) can be run again with the same arguments; it ends as
+//!    an uninterrupted merge does. Where it stopped, the rerun finds
+//!    - the target's metadata written, no file moved yet: the target is one more piece, without files;
+//!    - a postdata_<i>.bin.merging copy in the target, partial or whole: it is no data file and is
+//!      never read; file i is copied again over it (one left beside a file already in place is removed);
+//!    - file i renamed into place in the target but still in its piece: the two are compared byte for
+//!      byte; the same, the target's copy is kept and the piece's removed, which finishes the move
+//!      (Transfer::Finished); different, the merge stops naming both, to be checked with
+//!      `post verify-data`, and changes nothing;
+//!    - a piece whose files all moved, its metadata still there: the metadata is removed (see below);
+//!    - a piece already removed, or holding neither metadata nor data files: it was merged (the target's
+//!      metadata, written before anything moved, carries its nonce); a file it should still hold is
+//!      reported missing;
+//!    - a search beyond the data under way: it resumes at the target's LastPosition.
 //! ```
 //! A piece left without data files (every file moved to the target) loses its metadata file too — it
 //! would describe data the piece no longer holds — and then its lock file and its directory when
@@ -56,6 +71,9 @@ pub enum Transfer {
     Renamed,
     /// Copied, synced, compared and the source removed (another filesystem).
     Copied,
+    /// Already in the target and still in a piece, byte for byte the same (as a copy interrupted before
+    /// it removed its source leaves it): the piece's copy was removed, which finishes the move.
+    Finished,
 }
 
 /// What a merge did.
@@ -105,7 +123,13 @@ pub fn merge(
             return Err(Error::DataWithoutMetadata { dir: target.to_path_buf(), file: target.join(file) });
         }
     }
+    // Pieces an interrupted merge already consumed (their files moved, their metadata removed).
+    let mut merged_before: Vec<PathBuf> = Vec::new();
     for dir in &request.pieces {
+        if target_has_metadata && already_merged(dir)? {
+            merged_before.push(dir.clone());
+            continue;
+        }
         let id = canonical(dir)?;
         if id == target_id && target_has_metadata {
             continue;
@@ -128,24 +152,45 @@ pub fn merge(
     }
 
     let layout = reference.layout()?;
-    let mut sources: Vec<(u32, usize)> = Vec::new();
+    // The target, when it has metadata, is `pieces[0]`.
+    let is_target = |k: usize| target_has_metadata && k == 0;
+    // For every file: the directory that holds it, and a piece still holding the same bytes when an
+    // interrupted copy already put the file into the target.
+    let mut sources: Vec<(u32, usize, Option<usize>)> = Vec::new();
     let mut missing = Vec::new();
     for i in 0..layout.num_files() {
         let mut owner: Option<usize> = None;
+        let mut left_behind: Option<usize> = None;
         for (k, piece) in pieces.iter().enumerate() {
             let status = &piece.data.files()[i as usize];
             match status.state {
                 FileState::Missing => {}
-                FileState::Complete => {
-                    if let Some(o) = owner {
+                FileState::Complete => match owner {
+                    None => owner = Some(k),
+                    Some(o) if is_target(o) && left_behind.is_none() => {
+                        let (kept, copy) = (&pieces[o].data.files()[i as usize].path, &status.path);
+                        if !same_contents(kept, copy)? {
+                            return bad(format!(
+                                "file {i} is in both the target, {}, and the piece, {}, and the two differ; one \
+                                 of them is damaged — check both with `post verify-data --all --dir {}` and \
+                                 `post verify-data --all --dir {}`, then move the damaged copy away",
+                                kept.display(),
+                                copy.display(),
+                                pieces[o].dir.display(),
+                                piece.dir.display()
+                            ));
+                        }
+                        left_behind = Some(k);
+                    }
+                    Some(o) => {
+                        let other = left_behind.unwrap_or(o);
                         return bad(format!(
                             "file {i} is in both {} and {}; the pieces must be disjoint — move one copy away",
-                            pieces[o].dir.display(),
+                            pieces[other].dir.display(),
                             piece.dir.display()
                         ));
                     }
-                    owner = Some(k);
-                }
+                },
                 state => {
                     return bad(format!(
                         "{} is {} ({} of {} bytes); finish it first with `post init --dir {} --from-file {i} \
@@ -160,13 +205,21 @@ pub fn merge(
             }
         }
         match owner {
-            Some(k) => sources.push((i, k)),
+            Some(k) => sources.push((i, k, left_behind)),
             None => missing.push(i),
         }
     }
     if !missing.is_empty() {
+        let gone = if merged_before.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} holds neither metadata nor data files: taken as merged already)",
+                merged_before.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+            )
+        };
         return bad(format!(
-            "file(s) {} of {} are in none of the pieces; initialize them (`post init --from-file/--to-file`) \
+            "file(s) {} of {} are in none of the pieces{gone}; initialize them (`post init --from-file/--to-file`) \
              and merge again",
             list(&missing),
             layout.num_files()
@@ -174,7 +227,7 @@ pub fn merge(
     }
 
     let commitment = reference.commitment();
-    for &(i, k) in &sources {
+    for &(i, k, _) in &sources {
         let path = Layout::file_path(&pieces[k].dir, i);
         let labels = layout.file_labels(i);
         if let Some((index, offset)) = first_differing_end(&path, labels, &commitment, request.scrypt, labeller)? {
@@ -196,7 +249,11 @@ pub fn merge(
         vrf.offer(recorded_best(&piece.dir, piece.data.metadata(), labeller, request.scrypt)?);
     }
     let mut metadata = reference.clone();
-    metadata.last_position = None;
+    // A search beyond the data that an interrupted merge began resumes where it got to; labels beyond
+    // the data do not depend on which piece holds which file.
+    if !target_has_metadata || metadata.last_position.is_some_and(|p| p < layout.num_labels()) {
+        metadata.last_position = None;
+    }
     match vrf.best() {
         Some(best) => record_nonce(&mut metadata, &best),
         None => (metadata.nonce, metadata.nonce_value) = (None, None),
@@ -204,10 +261,27 @@ pub fn merge(
     metadata.save(target)?;
 
     let mut files = Vec::new();
-    for (i, k) in sources {
-        let from = Layout::file_path(&pieces[k].dir, i);
+    for (i, k, left_behind) in sources {
         let to = Layout::file_path(target, i);
-        let how = if canonical(&pieces[k].dir)? == target_id { Transfer::InPlace } else { move_file(&from, &to)? };
+        let (from, how) = match (is_target(k), left_behind) {
+            (false, _) => {
+                let from = Layout::file_path(&pieces[k].dir, i);
+                let how = move_file(&from, &to)?;
+                (from, how)
+            }
+            (true, None) => (to.clone(), Transfer::InPlace),
+            (true, Some(d)) => {
+                let copy = Layout::file_path(&pieces[d].dir, i);
+                fs::remove_file(&copy).map_err(|source| Error::Io {
+                    path: copy.clone(),
+                    action: "removing the piece's copy of a file already in the target",
+                    source,
+                })?;
+                sync_parent(&copy)?;
+                (copy, Transfer::Finished)
+            }
+        };
+        remove_stale_copy(&to)?;
         files.push((i, from, how));
     }
     let mut consumed = Vec::new();
@@ -223,6 +297,7 @@ pub fn merge(
         }
     }
     drop(pieces);
+    consumed.extend(merged_before);
     for dir in consumed {
         remove_if_only_lock(&dir);
     }
@@ -296,7 +371,8 @@ fn move_file(from: &Path, to: &Path) -> Result<Transfer, Error> {
         Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {}
         Err(source) => return Err(Error::Io { path: from.to_path_buf(), action: "moving", source }),
     }
-    let temp = to.with_extension("bin.merging");
+    // A copy left by an interrupted merge is overwritten: `fs::copy` truncates.
+    let temp = temp_path(to);
     fs::copy(from, &temp).map_err(io(&temp, "copying into"))?;
     File::open(&temp).and_then(|f| f.sync_all()).map_err(io(&temp, "syncing"))?;
     if !same_contents(from, &temp)? {
@@ -309,6 +385,34 @@ fn move_file(from: &Path, to: &Path) -> Result<Transfer, Error> {
     fs::remove_file(from).map_err(io(from, "removing the copied source"))?;
     sync_parent(from)?;
     Ok(Transfer::Copied)
+}
+
+/// The temporary name of a file copied across filesystems: `postdata_<i>.bin.merging`, which no
+/// listing of data files takes for data.
+fn temp_path(to: &Path) -> PathBuf {
+    to.with_extension("bin.merging")
+}
+
+/// Removes a temporary copy an interrupted merge left beside a file now in place.
+fn remove_stale_copy(to: &Path) -> Result<(), Error> {
+    let temp = temp_path(to);
+    match fs::remove_file(&temp) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(Error::Io { path: temp, action: "removing the copy left by an interrupted merge", source }),
+    }
+}
+
+/// Whether a listed piece was consumed by an interrupted run of the same merge: it is gone, or it is a
+/// directory without metadata and without data files (what is left once its files moved and its
+/// metadata was removed).
+fn already_merged(dir: &Path) -> Result<bool, Error> {
+    match fs::metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(true),
+        Err(source) => Err(Error::Io { path: dir.to_path_buf(), action: "opening", source }),
+        Ok(meta) if !meta.is_dir() => Ok(false),
+        Ok(_) => Ok(!dir.join(METADATA_FILE).exists() && data_file_names(dir)?.is_empty()),
+    }
 }
 
 fn same_contents(a: &Path, b: &Path) -> Result<bool, Error> {

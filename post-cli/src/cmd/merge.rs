@@ -18,8 +18,10 @@ use crate::progress::Progress;
 /// --scrypt-n is not given; the first and last labels of every file are recomputed), and that together
 /// they hold every file exactly once, complete; then writes one metadata file with the best VRF nonce of the pieces and
 /// moves the files into the target: renamed on the same filesystem, or copied, synced, compared and
-/// only then removed from the piece. Nothing moves when a check fails. An interrupted merge can be run
-/// again with the same arguments. The pieces keep their (now data-less) metadata files.
+/// only then removed from the piece. Nothing moves when a check fails. An interrupted merge (killed even
+/// in the middle of a copy) can be run again with the same arguments: a file it left both in the target
+/// and in a piece is compared byte for byte and the piece's copy removed. An emptied piece loses its
+/// metadata file, then its lock file and directory when nothing else is in them.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The directory that receives the data: a new or empty directory, or one of the pieces.
@@ -102,6 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Transfer::InPlace => "already in place",
         Transfer::Renamed => "moved",
         Transfer::Copied => "copied, verified, source removed",
+        Transfer::Finished => "already in place; the piece's identical copy removed",
     };
     if args.json {
         let files: Vec<_> = outcome

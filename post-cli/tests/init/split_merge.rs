@@ -49,22 +49,37 @@ fn pieces_merged_equal_one_run() {
 #[test]
 fn overlapping_pieces_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let (a, b, target) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("t"));
     assert!(init(&a, &["--from-file", "0", "--to-file", "2"]).status.success());
     assert!(init(&b, &["--from-file", "2", "--to-file", "3"]).status.success());
     let (sa, sb) = (common::snapshot(&a), common::snapshot(&b));
-    let out = common::run(&[
-        "merge",
-        "--into",
-        a.to_str().unwrap(),
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--scrypt-n",
-        "16",
-    ]);
+    let merge = |into: &Path| {
+        common::run(&[
+            "merge",
+            "--into",
+            into.to_str().unwrap(),
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--scrypt-n",
+            "16",
+        ])
+    };
+    let out = merge(&target);
     assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
     assert!(common::text(&out).contains("file 2 is in both"), "{}", common::text(&out));
     assert_eq!((common::snapshot(&a), common::snapshot(&b)), (sa, sb));
+
+    // A file both in the target and in a piece, byte for byte the same, is what a copy across
+    // filesystems interrupted before removing its source leaves: the merge keeps the target's copy.
+    let out = merge(&a);
+    assert!(out.status.success(), "{}", common::text(&out));
+    assert!(
+        common::stdout(&out).contains("postdata_2.bin: already in place; the piece's identical copy removed"),
+        "{}",
+        common::text(&out)
+    );
+    common::assert_same_data(&a, &common::reference_dir());
+    assert!(!b.exists());
 }
 
 #[test]
