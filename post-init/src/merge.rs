@@ -32,7 +32,7 @@
 //!      reported missing;
 //!    - a search beyond the data under way: it resumes at the target's LastPosition.
 //! ```
-//! A piece left without data files (every file moved to the target) loses its metadata file too — it
+//! A piece left without data files (every file moved to the target) loses its metadata file and its durable marks too — they
 //! would describe data the piece no longer holds — and then its lock file and its directory when
 //! nothing else is in it.
 
@@ -293,6 +293,19 @@ pub fn merge(
                 action: "removing the metadata of the merged piece",
                 source,
             })?;
+            // Durable marks describe the piece's files, which all moved: they say nothing any more.
+            let marks = piece.dir.join(crate::DURABLE_FILE);
+            match fs::remove_file(&marks) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(Error::Io {
+                        path: marks,
+                        action: "removing the durable marks of the merged piece",
+                        source,
+                    })
+                }
+            }
             consumed.push(piece.dir.clone());
         }
     }

@@ -274,7 +274,7 @@ fn no_nonce_request(dir: &Path, files: std::ops::RangeInclusive<u32>) -> InitReq
         },
         num_units: 1,
         files: Some(files),
-        tuning: Tuning { batch: Some(32), beyond_block: 1 },
+        tuning: Tuning { batch: Some(32), beyond_block: 1, ..Tuning::default() },
     }
 }
 
@@ -286,7 +286,7 @@ fn a_search_beyond_the_data_resumes_where_it_stopped() {
         target: root.join("t"),
         pieces: vec![root.join("a"), root.join("b")],
         scrypt: params,
-        tuning: Tuning { batch: Some(32), beyond_block: 1 },
+        tuning: Tuning { batch: Some(32), beyond_block: 1, ..Tuning::default() },
     };
     let pieces = |root: &Path| {
         common::init(&no_nonce_request(&root.join("a"), 0..=0)).unwrap();

@@ -35,6 +35,9 @@ fn pieces_merged_into_a_new_directory_equal_one_run() {
     let in_b = piece(&b, 1..=2);
     assert_eq!(in_b.end, InitEnd::RangeComplete);
     piece(&c, 3..=3);
+    // A piece whose last file was complete but not yet synced when its run was cut off keeps a durable
+    // mark for it; once its files moved, the mark describes nothing and goes with the piece.
+    std::fs::write(c.join(post_init::DURABLE_FILE), "{}").unwrap();
     // Each piece records its own best nonce; the data's nonce (844, in file 2) is in piece b.
     assert_eq!(in_b.nonce.map(|n| n.index.0), Some(844));
     assert_eq!(common::data_files(&b).keys().collect::<Vec<_>>(), ["postdata_1.bin", "postdata_2.bin"]);
