@@ -206,9 +206,25 @@ fn supported_archs(cc: ComputeCapability) -> Result<Vec<u32>, Error> {
     Ok(archs.into_iter().filter_map(|a| u32::try_from(a).ok()).collect())
 }
 
-/// NVRTC's options for `arch`. ptxas runs only for a real architecture (`sm_XX`): its `-v` (register
-/// and spill counts in the log) is passed only then, never for a virtual one (`compute_XX`, PTX).
-fn nvrtc_options(arch: &str) -> Vec<String> {
+/// The version of the NVRTC this process loads, as (major, minor), e.g. (12, 9); `None` without NVRTC.
+pub fn nvrtc_version() -> Option<(u32, u32)> {
+    if !nvrtc_present() {
+        return None;
+    }
+    guarded("nvrtcVersion", || {
+        let (mut major, mut minor): (std::os::raw::c_int, std::os::raw::c_int) = (0, 0);
+        // SAFETY: writes two ints.
+        let status = unsafe { nvrtc_sys::nvrtcVersion(&mut major, &mut minor) }.result();
+        Ok(status.ok().and_then(|()| Some((u32::try_from(major).ok()?, u32::try_from(minor).ok()?))))
+    })
+    .ok()
+    .flatten()
+}
+
+/// NVRTC's options for `arch` (`sm_90` or `compute_90`), exactly as [`compile`] passes them. ptxas runs
+/// only for a real architecture (`sm_XX`): its `-v` (register and spill counts in the log) is passed
+/// only then, never for a virtual one (`compute_XX`, PTX).
+pub fn nvrtc_options(arch: &str) -> Vec<String> {
     let mut options = vec![format!("--gpu-architecture={arch}"), "--std=c++17".to_string()];
     if arch.starts_with("sm_") {
         options.push("--ptxas-options=-v".to_string());

@@ -36,8 +36,11 @@
 //! against the shared vectors and the reference labeller in every CI run. The GPU tests
 //! (`tests/gpu.rs`) skip with a message when no device is present and fail instead when the
 //! environment variable `POST_REQUIRE_GPU=1` is set; `gpu-check.sh` runs them and the benchmarks on a
-//! GPU machine. Library code reads no environment variables: the cache directory and every choice
-//! arrive as arguments.
+//! GPU machine. One of them needs no GPU, only NVRTC: it compiles every kernel with the real NVRTC
+//! for sm_80, sm_86, sm_89 and sm_90 through [`compile`] and checks for warnings, every kernel in the
+//! cubin, no spills, no stack frame and the register counts the launch plan was sized with;
+//! `cargo xtask test` installs NVRTC (a pinned PyPI wheel) so that it runs in CI. Library code reads
+//! no environment variables: the cache directory and every choice arrive as arguments.
 
 mod buffers;
 mod compile;
@@ -51,7 +54,10 @@ mod plan;
 mod spec;
 mod variant;
 
-pub use compile::{compile, kernel_image, CompileTarget, ImageKind, KernelImage, KERNEL_NAMES, KERNEL_SOURCE};
+pub use compile::{
+    compile, kernel_image, nvrtc_options, nvrtc_version, CompileTarget, ImageKind, KernelImage, KERNEL_NAMES,
+    KERNEL_SOURCE,
+};
 pub use device::CudaLabeller;
 pub use driver::{devices, driver_present, driver_version, nvrtc_present, ComputeCapability, DeviceInfo};
 pub use error::Error;

@@ -135,7 +135,8 @@ mod tests {
     fn batches_are_whole_waves_of_resident_labels() {
         let d = h200();
         let free = d.total_memory - (1 << 30);
-        // 66 registers a thread: three blocks of 256 per multiprocessor.
+        // 66 registers a thread on sm_90: three blocks of 256 per multiprocessor (tests/gpu.rs checks the
+        // register count with NVRTC, REGISTERS).
         let resident = 3 * 132 * 256;
         let input = |variant| PlanInput { device: &d, free, n: 8192, variant, resident, cap: None };
         let gap1 = plan_batch(&input(variant("tpl1-gap1"))).unwrap();

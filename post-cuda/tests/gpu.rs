@@ -2,7 +2,8 @@
 //!
 //! Without a CUDA device (or without NVRTC, for the compile test) each test prints why it skips and
 //! passes; with `POST_REQUIRE_GPU=1` in the environment a skip is a failure instead, so a GPU machine
-//! cannot pass by accident. `post-cuda/gpu-check.sh` runs these tests that way.
+//! cannot pass by accident. `post-cuda/gpu-check.sh` runs these tests that way. The compile test needs
+//! NVRTC only, no GPU: `cargo xtask test` (CI) provisions NVRTC and sets `POST_REQUIRE_NVRTC=1`.
 //!
 //! Coverage: more than 10^4 labels per variant at N = 64 — ranges around 0, 2^32 and 2^64 − 1, random
 //! ranges with uneven lengths split into batches with uneven ends, and single random indices — plus
@@ -15,8 +16,9 @@ use std::io::Write;
 
 use post_core::{Commitment, LabelIndex, ScryptParams};
 use post_cuda::{
-    devices, kernel_image, nvrtc_present, CompileTarget, ComputeCapability, CudaLabeller, CudaOptions, CudaSpec, Error,
-    ImageKind, KernelVariant, MultiGpuLabeller, VariantChoice,
+    compile, devices, nvrtc_options, nvrtc_present, nvrtc_version, ComputeCapability, CudaLabeller, CudaOptions,
+    CudaSpec, Error, ImageKind, KernelImage, KernelVariant, MultiGpuLabeller, VariantChoice, BLOCK_THREADS,
+    KERNEL_NAMES,
 };
 use post_oracle::{LabelJob, Labeller, ReferenceLabeller, VrfCandidate};
 
@@ -284,28 +286,270 @@ fn errors_name_the_device_and_the_problem() {
     assert!(info.total_memory > 0 && info.compute_capability.major >= 5 && info.multiprocessors > 0, "{info}");
 }
 
-/// The kernels compile with NVRTC for the architectures of recent cards, into cubins without register
-/// spills in ROMix. Needs NVRTC only, not a GPU.
+/// The NVRTC that [`REGISTERS`] was measured with: the one `cargo xtask test` provisions (the pinned
+/// `nvidia-cuda-nvrtc-cu12` wheel in `xtask/src/tools.rs`). Registers differ between compiler versions,
+/// so another NVRTC is checked for everything but the table.
+const TABLE_NVRTC: (u32, u32) = (12, 9);
+
+/// The architectures of the cards the kernels are built for: A100 (8.0), RTX 30 / A10 / A40 (8.6),
+/// RTX 40 / L4 / L40 (8.9), H100 / H200 (9.0).
+const ARCHS: [ComputeCapability; 4] = [
+    ComputeCapability { major: 8, minor: 0 },
+    ComputeCapability { major: 8, minor: 6 },
+    ComputeCapability { major: 8, minor: 9 },
+    ComputeCapability { major: 9, minor: 0 },
+];
+
+/// Registers per thread that ptxas gives each kernel, per architecture in the order of [`ARCHS`], with
+/// [`TABLE_NVRTC`]. The launch plan depends on them: the ROMix kernels' registers decide how many blocks
+/// of [`BLOCK_THREADS`] a multiprocessor runs at once, and so how many labels are resident and how big a
+/// batch is (`plan.rs`: 66 registers on sm_90 give three blocks a multiprocessor). A change here after a
+/// kernel edit is a performance change to look at (`post bench label`), not just a number to update.
+const REGISTERS: [(&str, [u32; 4]); 9] = [
+    ("post_pbkdf2_in", [106, 106, 106, 106]),
+    ("post_romix_t1_g1", [66, 63, 63, 66]),
+    ("post_romix_t1_g2", [94, 94, 94, 94]),
+    ("post_romix_t1_g4", [94, 94, 94, 94]),
+    ("post_romix_t4_g1", [32, 34, 34, 31]),
+    ("post_romix_t4_g2", [36, 39, 39, 38]),
+    ("post_romix_t4_g4", [38, 40, 40, 39]),
+    ("post_pbkdf2_out", [111, 111, 111, 107]),
+    ("post_vrf_reduce", [34, 34, 34, 34]),
+];
+
+/// Whether the NVRTC that `cargo xtask test` provisions is loaded: it sets `POST_REQUIRE_NVRTC=1` once it
+/// has installed the pinned wheel, so NVRTC must be there and be the version [`REGISTERS`] is for.
+fn provisioned_nvrtc() -> bool {
+    std::env::var("POST_REQUIRE_NVRTC").is_ok_and(|v| v == "1")
+}
+
+/// Writes a report line past the test harness's capture, so that CI logs show it.
+fn report(text: &str) {
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// What ptxas reports of one kernel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Resources {
+    registers: u32,
+    stack_frame: u32,
+    spill_stores: u32,
+    spill_loads: u32,
+}
+
+/// The first number of `text` after `after` (`"Used 66 registers"` with `"Used "`: 66).
+fn number_after(text: &str, after: &str) -> Option<u32> {
+    let rest = &text[text.find(after)? + after.len()..];
+    let digits: String = rest.trim_start().chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// The number just before `before` in `text` (`"0 bytes stack frame"` with `" bytes stack frame"`: 0).
+fn number_before(text: &str, before: &str) -> Option<u32> {
+    let head = &text[..text.find(before)?];
+    let digits: String = head.chars().rev().take_while(char::is_ascii_digit).collect();
+    digits.chars().rev().collect::<String>().parse().ok()
+}
+
+/// Every function ptxas reports in an NVRTC log (`--ptxas-options=-v`), with its resources:
+/// ```text
+/// ptxas info    : Compiling entry function 'post_romix_t1_g1' for 'sm_90'
+/// ptxas info    : Function properties for post_romix_t1_g1
+///     0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+/// ptxas info    : Used 66 registers, used 0 barriers, 384 bytes cmem[0]
+/// ```
+/// A device function that was not inlined has its own "Function properties" entry.
+fn ptxas_resources(log: &str) -> Vec<(String, Resources)> {
+    let mut found: Vec<(String, Resources)> = Vec::new();
+    let mut current: Option<usize> = None;
+    let select = |found: &mut Vec<(String, Resources)>, name: &str| {
+        let at = found.iter().position(|(n, _)| n == name).unwrap_or_else(|| {
+            found.push((name.to_string(), Resources::default()));
+            found.len() - 1
+        });
+        Some(at)
+    };
+    for line in log.lines() {
+        if let Some(rest) = line.split("Compiling entry function '").nth(1) {
+            current = select(&mut found, rest.split('\'').next().unwrap_or(rest));
+        } else if let Some(rest) = line.split("Function properties for ").nth(1) {
+            current = select(&mut found, rest.trim());
+        } else if let Some(at) = current {
+            let r = &mut found[at].1;
+            if line.contains("bytes stack frame") {
+                r.stack_frame = number_before(line, " bytes stack frame").unwrap();
+                r.spill_stores = number_before(line, " bytes spill stores").unwrap();
+                r.spill_loads = number_before(line, " bytes spill loads").unwrap();
+            } else if line.contains("Used ") && line.contains(" registers") {
+                r.registers = number_after(line, "Used ").unwrap();
+            }
+        }
+    }
+    found
+}
+
+/// The names of the functions an ELF64 (cubin) defines, from its symbol table.
+fn elf_functions(elf: &[u8]) -> Vec<String> {
+    let u16_at = |o: usize| u16::from_le_bytes(elf[o..o + 2].try_into().unwrap()) as usize;
+    let u32_at = |o: usize| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap()) as usize;
+    let u64_at = |o: usize| usize::try_from(u64::from_le_bytes(elf[o..o + 8].try_into().unwrap())).unwrap();
+    assert!(elf.starts_with(b"\x7fELF\x02\x01"), "not a little-endian ELF64 image");
+    let (shoff, shentsize, shnum) = (u64_at(0x28), u16_at(0x3a), u16_at(0x3c));
+    let section = |i: usize| shoff + i * shentsize;
+    let mut names = Vec::new();
+    for s in (0..shnum).map(section).filter(|&s| u32_at(s + 4) == 2) {
+        // SHT_SYMTAB: 24-byte symbols; names in the string table its sh_link names.
+        let (offset, size) = (u64_at(s + 0x18), u64_at(s + 0x20));
+        let strtab = u64_at(section(u32_at(s + 0x28)) + 0x18);
+        for sym in (offset..offset + size).step_by(24) {
+            let (info, shndx) = (elf[sym + 4], u16_at(sym + 6));
+            if info & 0xf == 2 && shndx != 0 {
+                let start = strtab + u32_at(sym);
+                let end = start + elf[start..].iter().position(|&b| b == 0).unwrap();
+                names.push(String::from_utf8_lossy(&elf[start..end]).into_owned());
+            }
+        }
+    }
+    names
+}
+
+/// Blocks of [`BLOCK_THREADS`] threads one multiprocessor of compute capability 8.x or 9.0 runs at once
+/// with `registers` per thread, as far as registers limit it: 64 Ki registers, allocated per warp in
+/// units of 256, and at most 48 (8.6, 8.9) or 64 (8.0, 9.0) warps.
+fn blocks_per_multiprocessor(cc: ComputeCapability, registers: u32) -> u32 {
+    let per_warp = (registers * 32).div_ceil(256) * 256;
+    let warps_by_registers = 65_536 / per_warp.max(1);
+    let max_warps = if matches!((cc.major, cc.minor), (8, 6) | (8, 9)) { 48 } else { 64 };
+    warps_by_registers.min(max_warps) / (BLOCK_THREADS / 32)
+}
+
+/// The register table as source, for the failure message: the whole new [`REGISTERS`].
+fn registers_source(measured: &[(String, [u32; 4])]) -> String {
+    let rows: String = measured.iter().map(|(name, regs)| format!("    ({name:?}, {regs:?}),\n")).collect();
+    format!("const REGISTERS: [(&str, [u32; 4]); {}] = [\n{rows}];\n", measured.len())
+}
+
+/// Every kernel compiles with the real NVRTC for sm_80, sm_86, sm_89 and sm_90, through
+/// [`compile`] (the source and options of run time) and without a warning; the cubin defines every
+/// kernel; no kernel spills registers or has a stack frame; and the registers are those of
+/// [`REGISTERS`]. Needs NVRTC only, not a GPU; `cargo xtask test` provisions it.
 #[test]
 fn kernels_compile_for_recent_architectures() {
     let test = "kernels_compile_for_recent_architectures";
     if !nvrtc_present() {
-        skip(test, "NVRTC (libnvrtc) is not installed");
+        // A GPU machine (POST_REQUIRE_GPU=1) needs NVRTC too, whatever its version.
+        let required = provisioned_nvrtc() || gpu_required();
+        assert!(!required, "{test}: POST_REQUIRE_NVRTC=1 or POST_REQUIRE_GPU=1 but libnvrtc is not found");
+        report(&format!(
+            "SKIPPED {test}: NVRTC (libnvrtc) is not found (`cargo xtask test` provisions it; set \
+             POST_REQUIRE_NVRTC=1 to make this a failure)\n"
+        ));
         return;
     }
-    for (major, minor) in [(7, 5), (8, 6), (9, 0)] {
-        let cc = ComputeCapability { major, minor };
-        let image =
-            kernel_image(CompileTarget { compute_capability: cc, driver_version: (0, 0), cache_dir: None }).unwrap();
-        assert_eq!(image.kind, ImageKind::Cubin, "{cc}");
-        assert!(image.bytes.starts_with(b"\x7fELF"), "{cc}: not a cubin");
-        for line in image.log.lines().filter(|l| l.contains("spill")) {
-            assert!(line.contains(" 0 bytes spill stores, 0 bytes spill loads"), "{cc}: {line}");
+    let version = nvrtc_version().expect("NVRTC loads but does not say its version");
+    let started = std::time::Instant::now();
+    // One thread per architecture: each compile takes seconds.
+    let images: Vec<Result<KernelImage, Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ARCHS.iter().map(|&cc| scope.spawn(move || compile(cc))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let elapsed = started.elapsed();
+    let mut measured: Vec<(String, [u32; 4])> = KERNEL_NAMES.iter().map(|n| (n.to_string(), [0; 4])).collect();
+    for (column, (cc, image)) in ARCHS.iter().zip(images).enumerate() {
+        let image = image.unwrap_or_else(|e| panic!("{cc}: {e}"));
+        assert_eq!((image.kind, image.arch.as_str()), (ImageKind::Cubin, cc.sm().as_str()), "{cc}");
+        let warnings: Vec<&str> = image.log.lines().filter(|l| l.to_lowercase().contains("warning")).collect();
+        assert!(warnings.is_empty(), "{cc}: NVRTC warns:\n{}", warnings.join("\n"));
+        let functions = elf_functions(&image.bytes);
+        for name in KERNEL_NAMES {
+            assert!(functions.iter().any(|f| f == name), "{cc}: {name} is not in the cubin ({functions:?})");
         }
-        eprintln!(
-            "{cc}: {} byte cubin; ptxas: {}",
-            image.bytes.len(),
-            image.log.lines().filter(|l| l.contains("Used")).collect::<Vec<_>>().join(" | ")
-        );
+        let resources = ptxas_resources(&image.log);
+        for (name, r) in &resources {
+            assert!(
+                KERNEL_NAMES.contains(&name.as_str()),
+                "{cc}: ptxas reports a function that is not a kernel \
+                (a device function that was not inlined): {name} {r:?}\n{}",
+                image.log
+            );
+            assert_eq!((r.stack_frame, r.spill_stores, r.spill_loads), (0, 0, 0), "{cc}: {name} {r:?}\n{}", image.log);
+            assert!(r.registers > 0, "{cc}: no register count for {name}\n{}", image.log);
+        }
+        for (name, regs) in &mut measured {
+            let r = resources.iter().find(|(n, _)| n == name).map(|(_, r)| *r);
+            regs[column] =
+                r.unwrap_or_else(|| panic!("{cc}: ptxas reports nothing of {name}\n{}", image.log)).registers;
+        }
     }
+    let mut table = format!(
+        "NVRTC {}.{}: kernel registers per thread (blocks of {BLOCK_THREADS} a multiprocessor runs as far as \
+         registers allow), no stack frame, no spills; options {:?}; {} architectures compiled in {:.1} s\n{:<18}",
+        version.0,
+        version.1,
+        nvrtc_options("sm_XX"),
+        ARCHS.len(),
+        elapsed.as_secs_f64(),
+        "kernel"
+    );
+    for cc in ARCHS {
+        table += &format!("{:>10}", cc.sm());
+    }
+    for (name, regs) in &measured {
+        table += &format!("\n{name:<18}");
+        for (cc, &r) in ARCHS.iter().zip(regs) {
+            table += &format!("{:>10}", format!("{r} ({})", blocks_per_multiprocessor(*cc, r)));
+        }
+    }
+    report(&format!("{table}\n"));
+    let expected: Vec<(String, [u32; 4])> = REGISTERS.iter().map(|(n, r)| (n.to_string(), *r)).collect();
+    if version == TABLE_NVRTC {
+        assert!(
+            measured == expected,
+            "{test}: the kernels' registers changed (check occupancy and `post bench label`); the new table \
+             for post-cuda/tests/gpu.rs:\n{}",
+            registers_source(&measured)
+        );
+    } else {
+        assert!(
+            !provisioned_nvrtc(),
+            "{test}: REGISTERS was measured with NVRTC {}.{} but {}.{} is loaded: the NVRTC wheel pinned in \
+             xtask/src/tools.rs and TABLE_NVRTC must agree",
+            TABLE_NVRTC.0,
+            TABLE_NVRTC.1,
+            version.0,
+            version.1
+        );
+        report(&format!(
+            "NOTE {test}: registers not compared: the table is for NVRTC {}.{}, this is {}.{}\n",
+            TABLE_NVRTC.0, TABLE_NVRTC.1, version.0, version.1
+        ));
+    }
+}
+
+/// The log parser and the occupancy arithmetic (no NVRTC needed), on a log as NVRTC 12.9 writes it; and
+/// the launch plan's example (`plan.rs`: three blocks a multiprocessor on an H200 with one thread a
+/// label and gap 1) agrees with the register table.
+#[test]
+fn ptxas_log_and_occupancy() {
+    let log = "ptxas info    : 0 bytes gmem\n\
+        ptxas info    : Compiling entry function 'post_romix_t1_g1' for 'sm_90'\n\
+        ptxas info    : Function properties for post_romix_t1_g1\n\
+        ptxas         .     0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads\n\
+        ptxas info    : Used 66 registers, used 0 barriers\n\
+        ptxas info    : Compile time = 310.429 ms\n\
+        ptxas info    : Function properties for helper\n\
+        ptxas         .     16 bytes stack frame, 8 bytes spill stores, 4 bytes spill loads\n";
+    let r = ptxas_resources(log);
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(r[0], ("post_romix_t1_g1".into(), Resources { registers: 66, ..Resources::default() }));
+    assert_eq!(r[1].1, Resources { registers: 0, stack_frame: 16, spill_stores: 8, spill_loads: 4 });
+    let h200 = ComputeCapability { major: 9, minor: 0 };
+    let ada = ComputeCapability { major: 8, minor: 9 };
+    assert_eq!(blocks_per_multiprocessor(h200, 66), 3);
+    assert_eq!(blocks_per_multiprocessor(h200, 31), 8);
+    assert_eq!(blocks_per_multiprocessor(ada, 31), 6);
+    assert_eq!(blocks_per_multiprocessor(h200, 255), 1);
+    let sm_90 = ARCHS.iter().position(|&cc| cc == h200).unwrap();
+    let (_, t1_g1) = REGISTERS.iter().find(|(name, _)| *name == KernelVariant::ALL[0].romix_kernel(8192)).unwrap();
+    assert_eq!(blocks_per_multiprocessor(h200, t1_g1[sm_90]), 3, "plan.rs assumes three blocks");
 }

@@ -54,6 +54,27 @@ pub fn test(extra: &[String]) -> anyhow::Result<()> {
             if two { "must run (POST_REQUIRE_CROSS_FS=1)" } else { "will skip, loudly" }
         );
     }
+    // The test that compiles every CUDA kernel needs NVRTC (no GPU): xtask installs the pinned wheel, and
+    // once it is there, the test must run. Without it (no network, not Linux) the test skips, loudly;
+    // POST_REQUIRE_NVRTC=0 skips the download.
+    if std::env::var_os("POST_REQUIRE_NVRTC").is_none_or(|v| v != "0") {
+        match tools::nvrtc() {
+            Ok(lib) => {
+                let mut paths = vec![lib.clone()];
+                paths.extend(std::env::var_os("LD_LIBRARY_PATH").iter().flat_map(std::env::split_paths));
+                cargo.env("LD_LIBRARY_PATH", std::env::join_paths(paths)?);
+                cargo.env("POST_REQUIRE_NVRTC", "1");
+                eprintln!(
+                    "xtask: NVRTC {} in {}: the kernel compile test must run (POST_REQUIRE_NVRTC=1)",
+                    tools::NVRTC_VERSION,
+                    lib.display()
+                );
+            }
+            Err(e) => eprintln!("xtask: no NVRTC ({e:#}): the kernel compile test will skip, loudly"),
+        }
+    } else {
+        eprintln!("xtask: POST_REQUIRE_NVRTC=0: NVRTC not provisioned, the kernel compile test will skip, loudly");
+    }
     eprintln!("$ cargo {}", args.join(" "));
     let status = cargo.status()?;
     ensure!(status.success(), "cargo {} failed ({status})", args.join(" "));
