@@ -63,7 +63,8 @@ pub enum Error {
         /// NVRTC's log or error.
         log: String,
     },
-    /// The kernel cache directory could not be read or written.
+    /// A compiled kernel could not be written to the cache directory (a bad cache file is never an
+    /// error: it is compiled over).
     #[error("kernel cache {path}: {source}; fix the directory's permissions or pass another cache directory")]
     Cache {
         /// The file or directory.

@@ -43,6 +43,7 @@
 //! no environment variables: the cache directory and every choice arrive as arguments.
 
 mod buffers;
+mod cache;
 mod compile;
 mod device;
 mod driver;
@@ -54,6 +55,7 @@ mod plan;
 mod spec;
 mod variant;
 
+pub use cache::{CacheOutcome, CacheRejection};
 pub use compile::{
     compile, kernel_image, nvrtc_options, nvrtc_version, CompileTarget, ImageKind, KernelImage, KERNEL_NAMES,
     KERNEL_SOURCE,
