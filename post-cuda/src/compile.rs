@@ -7,9 +7,13 @@
 //!    (so a driver or source update recompiles; a machine without NVRTC can use a filled cache). Each
 //!    file carries its length and hash and is checked on load; an unusable one is compiled over
 //!    (`cache.rs`).
-//! 3. NVRTC compiles real code (`--gpu-architecture=sm_XY`, a cubin the driver loads as is). When
-//!    this NVRTC does not know the device's architecture (a card newer than the toolkit), it compiles
-//!    PTX for the newest virtual architecture it knows below the device and the driver JIT-compiles it.
+//! 3. Before compiling, NVRTC's version is compared with the driver's CUDA version (`compat.rs`): NVRTC
+//!    compiles real code (`--gpu-architecture=sm_XY`, a cubin the driver loads as is) when the driver
+//!    is of NVRTC's major version or newer, and refuses with the driver version needed otherwise (NVRTC
+//!    13 cubins need a CUDA 13.0 driver, 580 or newer). When this NVRTC does not know the device's
+//!    architecture (a card newer than the toolkit), it compiles PTX for the newest virtual
+//!    architecture it knows below the device and the driver JIT-compiles it. The NVRTC version is part
+//!    of the cache key.
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -20,6 +24,7 @@ use cudarc::nvrtc::{result as nvrtc, sys as nvrtc_sys};
 use parking_lot::Mutex;
 
 use crate::cache::{self, CacheOutcome};
+use crate::compat::plan_code;
 use crate::driver::{guarded, nvrtc_present};
 use crate::{ComputeCapability, Error};
 
@@ -64,8 +69,8 @@ pub struct KernelImage {
     pub cache: CacheOutcome,
 }
 
-/// Compiled images of this process by architecture and driver version.
-type ImageCache = HashMap<(ComputeCapability, (u32, u32)), Arc<KernelImage>>;
+/// Compiled images of this process by architecture, driver version and NVRTC version.
+type ImageCache = HashMap<(ComputeCapability, (u32, u32), Option<(u32, u32)>), Arc<KernelImage>>;
 
 /// Where and for what to compile.
 #[derive(Debug, Clone, Copy)]
@@ -81,32 +86,65 @@ pub struct CompileTarget<'a> {
 /// The kernels for a target: from the process cache, the disk cache, or NVRTC.
 ///
 /// # Errors
-/// [`Error::NvrtcNotFound`] without NVRTC and without a valid cached image, [`Error::Compile`] when
+/// [`Error::NvrtcNotFound`] without NVRTC and without a valid cached image, [`Error::DriverTooOld`]
+/// when the driver cannot load what this NVRTC writes, [`Error::Compile`] when
 /// NVRTC fails, [`Error::Cache`] when the new image cannot be written to the cache directory. A torn,
 /// corrupt or foreign cache file is no error: the kernels are compiled again and the file replaced
 /// ([`KernelImage::cache`] says why).
 pub fn kernel_image(target: CompileTarget<'_>) -> Result<Arc<KernelImage>, Error> {
     static IMAGES: OnceLock<Mutex<ImageCache>> = OnceLock::new();
-    let key = (target.compute_capability, target.driver_version);
+    let nvrtc = nvrtc_version();
+    let key = (target.compute_capability, target.driver_version, nvrtc);
     let images = IMAGES.get_or_init(Default::default);
     if let Some(image) = images.lock().get(&key) {
         return Ok(Arc::clone(image));
     }
-    let cache_file = target.cache_dir.map(|dir| (dir, dir.join(cache_file_name(target))));
-    let cache = cache_file.as_ref().map(|(dir, file)| (*dir, file.as_path()));
-    let image = Arc::new(load_or_compile(cache, || compile(target.compute_capability))?);
+    let cc = target.compute_capability;
+    let image = match (target.cache_dir, nvrtc) {
+        (Some(dir), Some(version)) => {
+            let file = dir.join(cache_file_name(target, version));
+            load_or_compile(Some((dir, &file)), || compile_with(cc, Some(target.driver_version)))?
+        }
+        (None, Some(_)) => compile_with(cc, Some(target.driver_version))?,
+        // Without NVRTC only a cache file made by some NVRTC for this source, device and driver helps.
+        (Some(dir), None) => newest_cached(dir, target).ok_or_else(|| Error::NvrtcNotFound { arch: cc.sm() })?,
+        (None, None) => return Err(Error::NvrtcNotFound { arch: cc.sm() }),
+    };
+    let image = Arc::new(image);
     images.lock().insert(key, Arc::clone(&image));
     Ok(image)
 }
 
-/// `post-cuda-sm_90-<hash>.bin`: the hash covers the source, the architecture and the driver version.
-fn cache_file_name(target: CompileTarget<'_>) -> String {
+/// The hash part of a cache file's name: the source, the architecture and the driver version.
+fn cache_key(target: CompileTarget<'_>) -> String {
     let mut h = blake3::Hasher::new();
     h.update(KERNEL_SOURCE.as_bytes());
     h.update(target.compute_capability.sm().as_bytes());
     h.update(format!("driver {}.{}", target.driver_version.0, target.driver_version.1).as_bytes());
     let hash = h.finalize().to_hex();
-    format!("post-cuda-{}-{}.bin", target.compute_capability.sm(), &hash[..16])
+    format!("post-cuda-{}-{}", target.compute_capability.sm(), &hash[..16])
+}
+
+/// `post-cuda-sm_90-<hash>-nvrtc12.9.bin`: the hash covers the source, the architecture and the driver
+/// version; the NVRTC version is spelled out so that a machine without NVRTC can find the file.
+fn cache_file_name(target: CompileTarget<'_>, nvrtc: (u32, u32)) -> String {
+    format!("{}-nvrtc{}.{}.bin", cache_key(target), nvrtc.0, nvrtc.1)
+}
+
+/// The valid cache file for a target made by the newest NVRTC, whichever that was.
+fn newest_cached(dir: &Path, target: CompileTarget<'_>) -> Option<KernelImage> {
+    let prefix = format!("{}-nvrtc", cache_key(target));
+    let mut found: Vec<((u32, u32), std::path::PathBuf)> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let name = path.file_name()?.to_str()?;
+            let (major, minor) = name.strip_prefix(&prefix)?.strip_suffix(".bin")?.split_once('.')?;
+            Some(((major.parse().ok()?, minor.parse().ok()?), path))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().rev().find_map(|(_, path)| cache::read(&path)?.ok())
 }
 
 /// The image from a valid cache file, or else from `compile`, then written to the cache. A missing,
@@ -140,25 +178,27 @@ impl Drop for Program {
 /// Compiles [`KERNEL_SOURCE`] for a compute capability with NVRTC.
 ///
 /// # Errors
-/// [`Error::NvrtcNotFound`] without NVRTC, [`Error::Compile`] with NVRTC's log otherwise.
+/// [`Error::NvrtcNotFound`] without NVRTC, [`Error::ArchitectureUnsupported`] when this NVRTC knows no
+/// architecture the device runs, [`Error::Compile`] with NVRTC's log otherwise. No driver is consulted:
+/// [`kernel_image`] also checks that the driver can load the result.
 pub fn compile(cc: ComputeCapability) -> Result<KernelImage, Error> {
+    compile_with(cc, None)
+}
+
+/// Compiles for a device and, when given, a driver whose CUDA version must be able to load the
+/// result ([`plan_code`] decides between a cubin, PTX and a refusal).
+fn compile_with(cc: ComputeCapability, driver: Option<(u32, u32)>) -> Result<KernelImage, Error> {
     if !nvrtc_present() {
         return Err(Error::NvrtcNotFound { arch: cc.sm() });
     }
     guarded("NVRTC", || {
-        let supported = supported_archs(cc)?;
-        if supported.contains(&cc.number()) {
-            return compile_for(&cc.sm(), ImageKind::Cubin);
-        }
-        // A device newer than this NVRTC: PTX for the newest architecture it knows below the device.
-        match supported.iter().copied().filter(|&a| a <= cc.number()).max() {
-            Some(a) => compile_for(&format!("compute_{a}"), ImageKind::Ptx),
-            None => Err(Error::Compile {
-                arch: cc.sm(),
-                options: Vec::new(),
-                log: format!("this NVRTC supports architectures {supported:?}, none at or below the device"),
-            }),
-        }
+        let nvrtc = nvrtc_version().ok_or_else(|| Error::Compile {
+            arch: cc.sm(),
+            options: Vec::new(),
+            log: "nvrtcVersion failed".into(),
+        })?;
+        let plan = plan_code(nvrtc, driver, cc, &supported_archs(cc)?)?;
+        compile_for(&plan.arch, plan.kind)
     })
 }
 
@@ -289,15 +329,17 @@ mod tests {
     }
 
     #[test]
-    fn cache_name_depends_on_arch_and_driver() {
-        let a = cache_file_name(target(None));
-        let b = cache_file_name(CompileTarget { driver_version: (12, 8), ..target(None) });
-        let c = cache_file_name(CompileTarget {
-            compute_capability: ComputeCapability { major: 8, minor: 0 },
-            ..target(None)
-        });
-        assert!(a.starts_with("post-cuda-sm_90-") && a.ends_with(".bin"));
-        assert!(a != b && a != c && b != c);
+    fn cache_name_depends_on_arch_driver_and_nvrtc() {
+        let a = cache_file_name(target(None), (12, 9));
+        let b = cache_file_name(CompileTarget { driver_version: (12, 8), ..target(None) }, (12, 9));
+        let c = cache_file_name(
+            CompileTarget { compute_capability: ComputeCapability { major: 8, minor: 0 }, ..target(None) },
+            (12, 9),
+        );
+        let d = cache_file_name(target(None), (13, 0));
+        assert!(a.starts_with("post-cuda-sm_90-") && a.ends_with("-nvrtc12.9.bin"), "{a}");
+        let names = std::collections::HashSet::from([&a, &b, &c, &d]);
+        assert_eq!(names.len(), 4);
     }
 
     fn fake_image(bytes: &[u8]) -> KernelImage {
@@ -411,7 +453,17 @@ mod tests {
             log: String::new(),
             cache: CacheOutcome::Hit,
         };
-        cache::write(dir.path(), &dir.path().join(cache_file_name(t)), &image).unwrap();
-        assert_eq!(*kernel_image(t).unwrap(), image);
+        let older = KernelImage { bytes: b".version 7.0".to_vec(), ..image.clone() };
+        cache::write(dir.path(), &dir.path().join(cache_file_name(t, (11, 8))), &older).unwrap();
+        cache::write(dir.path(), &dir.path().join(cache_file_name(t, (12, 10))), &image).unwrap();
+        // Found by the name without knowing the NVRTC (the newest NVRTC's valid file wins); with NVRTC,
+        // this one's file is looked for.
+        assert_eq!(newest_cached(dir.path(), t), Some(image.clone()));
+        std::fs::write(dir.path().join(cache_file_name(t, (12, 10))), b"torn").unwrap();
+        assert_eq!(newest_cached(dir.path(), t), Some(older));
+        cache::write(dir.path(), &dir.path().join(cache_file_name(t, (12, 10))), &image).unwrap();
+        if !nvrtc_present() {
+            assert_eq!(*kernel_image(t).unwrap(), image);
+        }
     }
 }

@@ -53,6 +53,44 @@ pub enum Error {
     /// The driver reports no device at all.
     #[error("the CUDA driver is installed but reports no GPU (check `nvidia-smi`)")]
     NoDevices,
+    /// The driver cannot load what this NVRTC writes: its CUDA version is older than NVRTC's.
+    #[error(
+        "NVRTC {}.{} writes GPU code that needs a driver for CUDA {}.{} or newer{}, but this driver supports \
+         CUDA {}.{}{}: upgrade the NVIDIA driver{}, or use an NVRTC of CUDA {}.x or older (e.g. `pip install \
+         nvidia-cuda-nvrtc-cu{}`) on LD_LIBRARY_PATH",
+        nvrtc.0, nvrtc.1, needed.0, needed.1,
+        needed_driver.map_or(String::new(), |d| format!(" (NVIDIA driver {d} or newer)")),
+        found.0, found.1,
+        found_driver.map_or(String::new(), |d| format!(" (NVIDIA driver {d} series)")),
+        needed_driver.map_or(String::new(), |d| format!(" to {d} or newer")),
+        found.0, found.0
+    )]
+    DriverTooOld {
+        /// The NVRTC version (major, minor).
+        nvrtc: (u32, u32),
+        /// The CUDA version the driver must support.
+        needed: (u32, u32),
+        /// The oldest NVIDIA driver of that CUDA version, when known.
+        needed_driver: Option<u32>,
+        /// The CUDA version the driver supports (`cuDriverGetVersion`).
+        found: (u32, u32),
+        /// The oldest NVIDIA driver of that CUDA version, when known.
+        found_driver: Option<u32>,
+    },
+    /// The device is older than every architecture this NVRTC compiles for.
+    #[error(
+        "NVRTC {}.{} compiles for compute capabilities {supported:?} (as numbers, 75 = 7.5), none at or below \
+         the device's {arch}: use NVRTC 12 (`pip install nvidia-cuda-nvrtc-cu12`), which supports it",
+        nvrtc.0, nvrtc.1
+    )]
+    ArchitectureUnsupported {
+        /// The device's architecture, e.g. `sm_70`.
+        arch: String,
+        /// The NVRTC version.
+        nvrtc: (u32, u32),
+        /// The architectures it knows.
+        supported: Vec<u32>,
+    },
     /// NVRTC rejected the kernel source.
     #[error("NVRTC could not compile the label kernels for {arch} with {options:?}: {log}")]
     Compile {
@@ -162,6 +200,20 @@ mod tests {
             (Error::Panic { call: "cuInit", message: "missing symbol".into() }, &["cuInit", "missing symbol"]),
             (Error::NoSuchDevice { ordinal: 3, count: 2 }, &["device 3", "has 2"]),
             (Error::NoDevices, &["no GPU"]),
+            (
+                Error::DriverTooOld {
+                    nvrtc: (13, 0),
+                    needed: (13, 0),
+                    needed_driver: Some(580),
+                    found: (12, 4),
+                    found_driver: Some(550),
+                },
+                &["NVRTC 13.0", "CUDA 13.0", "580 or newer", "CUDA 12.4", "550", "nvrtc-cu12"],
+            ),
+            (
+                Error::ArchitectureUnsupported { arch: "sm_70".into(), nvrtc: (13, 0), supported: vec![75, 80] },
+                &["NVRTC 13.0", "[75, 80]", "sm_70", "NVRTC 12"],
+            ),
             (
                 Error::Compile { arch: "sm_90".into(), options: vec!["-x".into()], log: "error: oops".into() },
                 &["sm_90", "-x", "oops"],

@@ -44,6 +44,7 @@
 
 mod buffers;
 mod cache;
+mod compat;
 mod compile;
 mod device;
 mod driver;
@@ -56,6 +57,7 @@ mod spec;
 mod variant;
 
 pub use cache::{CacheOutcome, CacheRejection};
+pub use compat::{minimum_driver, plan_code, CodePlan};
 pub use compile::{
     compile, kernel_image, nvrtc_options, nvrtc_version, CompileTarget, ImageKind, KernelImage, KERNEL_NAMES,
     KERNEL_SOURCE,
