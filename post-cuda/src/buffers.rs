@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use cudarc::driver::{sys, CudaContext, CudaSlice, CudaStream, DriverError, PinnedHostSlice};
+use cudarc::driver::{sys, CudaContext, CudaEvent, CudaSlice, CudaStream, DriverError, PinnedHostSlice};
 
 use crate::launch::Kernels;
 use crate::plan::{plan_batch, PlanInput, BLOCK_THREADS};
@@ -33,6 +33,9 @@ pub(crate) struct Slot {
     pub host_out: PinnedHostSlice<u64>,
     /// Pinned host copy of `result`.
     pub host_result: PinnedHostSlice<u64>,
+    /// Recorded on the copy stream after the slot's copies: the host sleeps on it
+    /// (`CU_EVENT_BLOCKING_SYNC`, whatever the context's scheduling flags).
+    pub copied: CudaEvent,
 }
 
 /// Everything one scrypt N needs on the device.
@@ -123,9 +126,17 @@ impl Buffers {
                     .map_err(drv("cuMemHostAlloc"))?,
                 host_result: unsafe { ctx.alloc_pinned_with_flags::<u64>(CAND_WORDS, 0) }
                     .map_err(drv("cuMemHostAlloc"))?,
+                copied: blocking_event(ctx).map_err(drv("cuEventCreate"))?,
             })
         };
         let slots = [slot()?, slot()?];
         Ok(Self { n: req.n, variant, labels, xbuf, scratch, slots })
     }
+}
+
+/// An event the host can wait on without spinning: `cuEventSynchronize` on it puts the thread to sleep
+/// until the device signals it, whether or not the context was made with `CU_CTX_SCHED_BLOCKING_SYNC`
+/// (a primary context another part of the process made active first keeps its own flags).
+pub(crate) fn blocking_event(ctx: &Arc<CudaContext>) -> Result<CudaEvent, DriverError> {
+    ctx.new_event(Some(sys::CUevent_flags::CU_EVENT_BLOCKING_SYNC))
 }

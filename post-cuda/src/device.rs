@@ -2,7 +2,10 @@
 //!
 //! Opening a device:
 //! 1. set the primary context to `CU_CTX_SCHED_BLOCKING_SYNC`, so a waiting host thread sleeps
-//!    instead of spinning a CPU core at 100% (the reference tools spin);
+//!    instead of spinning a CPU core at 100% (the reference tools spin). That flag cannot be changed
+//!    once the context is active, so every wait of this crate is also on an event created with
+//!    `CU_EVENT_BLOCKING_SYNC` (never `cuStreamSynchronize` or `cuCtxSynchronize`): the host sleeps
+//!    whoever made the context;
 //! 2. load the kernels compiled for the device's architecture (see `compile.rs`);
 //! 3. create a compute stream and a copy stream.
 //!
@@ -156,7 +159,14 @@ impl CudaLabeller {
                 // Free the old tables before measuring free memory: stream-ordered frees complete
                 // (and return memory to the device) only when the stream gets there.
                 drop(old);
-                self.streams.compute.synchronize().map_err(|e| Error::driver(&name, "cuStreamSynchronize", e))?;
+                let sync = |call| {
+                    let name = name.clone();
+                    move |e| Error::driver(&name, call, e)
+                };
+                // Waited for on a blocking-sync event, not cuStreamSynchronize, so the host sleeps.
+                let freed = crate::buffers::blocking_event(&self.ctx).map_err(sync("cuEventCreate"))?;
+                freed.record(&self.streams.compute).map_err(sync("cuEventRecord"))?;
+                freed.synchronize().map_err(sync("cuEventSynchronize"))?;
             }
             let req = BufferRequest {
                 device: &self.info,

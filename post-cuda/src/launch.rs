@@ -7,8 +7,9 @@
 //!    into the slot's pinned host buffers. The copy stream waits for the compute stream's writes, and
 //!    the next kernels writing the slot wait for the copy (cudarc records these events).
 //!
-//! [`collect`] waits for the slot's copy on a blocking-sync event (the host thread sleeps, it does
-//! not spin) and unpacks the labels into the caller's buffer.
+//! [`collect`] waits for the slot's copy on the slot's own blocking-sync event, recorded after the
+//! copies (the host thread sleeps in `cuEventSynchronize`, it does not spin, whatever the context's
+//! scheduling flags), and unpacks the labels into the caller's buffer.
 
 use std::sync::Arc;
 
@@ -200,7 +201,7 @@ pub(crate) fn enqueue(
     if use_vrf == 1 {
         streams.copy.memcpy_dtoh(&slot.result, &mut slot.host_result).map_err(copy_err)?;
     }
-    Ok(())
+    slot.copied.record(&streams.copy).map_err(|e| Error::driver(device, "cuEventRecord", e))
 }
 
 /// Waits for a batch's copies and writes its labels (16 bytes each) into `out`; returns its candidate.
@@ -213,6 +214,8 @@ pub(crate) fn collect(
 ) -> Result<Option<VrfCandidate>, Error> {
     let sync_err = |e| Error::driver(device, "cuEventSynchronize", e);
     let slot = &bufs.slots[batch.slot];
+    // The host thread sleeps here until the copies are done (a blocking-sync event).
+    slot.copied.synchronize().map_err(sync_err)?;
     let host = slot.host_out.as_slice().map_err(sync_err)?;
     for (dst, lanes) in out.chunks_exact_mut(16).zip(host[..batch.count as usize * 2].chunks_exact(2)) {
         dst[..8].copy_from_slice(&lanes[0].to_le_bytes());

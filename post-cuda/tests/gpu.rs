@@ -264,6 +264,54 @@ fn several_devices_share_a_job() {
     assert!(all.name().contains("tpl1-gap2"));
 }
 
+/// This process's CPU time (user + system, all threads) in seconds, from `getrusage`.
+fn process_cpu_seconds() -> f64 {
+    // SAFETY: `getrusage` fills the zeroed struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_SELF, &mut usage), 0);
+        usage
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// The host sleeps while the GPU labels (post-rs#118: the reference tools spin a core at 100%): over
+/// at least two seconds of labelling at the network's N, the process uses less than 0.2 CPU seconds per
+/// second of GPU work (the GPU is busy all along: two batches are always queued).
+#[test]
+fn the_host_sleeps_while_the_gpu_labels() {
+    let test = "the_host_sleeps_while_the_gpu_labels";
+    if gpu(test).is_none() {
+        return;
+    }
+    let gpu = open(KernelVariant::ALL[0], None);
+    let commitment = Commitment([0x42; 32]);
+    // Warm up: kernels loaded, buffers sized for N = 8192.
+    run(&gpu, &commitment, 8192, 0, 1000, None);
+    let chunk = gpu.preferred_batch();
+    let mut out = vec![0u8; chunk * 16];
+    let (wall, cpu) = (std::time::Instant::now(), process_cpu_seconds());
+    let mut start = 0u64;
+    while wall.elapsed().as_secs_f64() < 2.0 {
+        let job = LabelJob {
+            commitment: &commitment,
+            params: ScryptParams::MAINNET,
+            start: LabelIndex(start),
+            out: &mut out,
+            vrf_threshold: None,
+        };
+        gpu.label(job).unwrap();
+        start += chunk as u64;
+    }
+    let (gpu_seconds, cpu_seconds) = (wall.elapsed().as_secs_f64(), process_cpu_seconds() - cpu);
+    let per = cpu_seconds / gpu_seconds;
+    report(&format!(
+        "{test}: {start} labels in {gpu_seconds:.2} s of GPU time, {cpu_seconds:.3} CPU s ({per:.3} CPU s per GPU s)\n"
+    ));
+    assert!(per < 0.2, "{test}: the host used {per:.3} CPU s per GPU s (spinning?)");
+}
+
 /// Bad jobs and bad devices give errors that say what and where.
 #[test]
 fn errors_name_the_device_and_the_problem() {
