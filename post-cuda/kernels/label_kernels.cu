@@ -7,7 +7,7 @@
  *   2. post_romix_t{1,4}_g{1,2,4}
  *                            ROMix of every label in place in xbuf, with the scratch table v;
  *                            t1 = one thread per label, t4 = four threads per label (one ChaCha column
- *                            each, warp shuffles for the diagonal rounds); g = lookup gap
+ *                            each, full-warp shuffles for the diagonal rounds); g = lookup gap
  *   3. post_pbkdf2_out       one thread per label: the full label; the 16 stored bytes go to out, and
  *                            each block writes its best VRF candidate below the threshold
  *   4. post_vrf_reduce       one block: the best of the blocks' candidates (only when a threshold is set)
@@ -74,8 +74,10 @@ template <int GAP>
 __device__ __forceinline__ void romix_t4(pc_u32 *xbuf, pc_line_t *v, pc_u32 count, pc_u32 n, pc_u32 cap) {
     const pc_u32 tid = blockIdx.x * blockDim.x + threadIdx.x;
     const pc_u32 label = tid >> 2, q = tid & 3;
-    const pc_u32 mask = 0xfu << ((threadIdx.x & 31) & ~3u);
-    /* Groups past the end run along without touching memory, so that every shuffle has its group. */
+    /* The full warp takes part in every shuffle: a partial mask (the group's four lanes) makes the
+     * compiler keep a slow collective path. Groups past the end run along without touching memory,
+     * and nothing returns early, so every lane of the warp reaches every shuffle. */
+    const pc_u32 mask = 0xffffffffu;
     const bool valid = label < count;
     pc_u32 s[8], t[8];
     const pc_u32 *xp = xbuf + (size_t)label * 32;
@@ -106,7 +108,26 @@ __device__ __forceinline__ void romix_t4(pc_u32 *xbuf, pc_line_t *v, pc_u32 coun
             for (int r = 0; r < 8; r++) t[r] = 0;
         }
         if (GAP > 1) {
-            for (pc_u32 m = 0; m < j % GAP; m++) blockmix_t4(t, mask, q);
+            /* Advance the entry by j % GAP BlockMix steps. Every lane of the warp runs the same number
+             * of steps, the warp's largest (it pays its slowest lane anyway), so that the shuffles
+             * inside BlockMix always have the full warp; a group keeps the result of its own step. */
+            const pc_u32 steps = j % GAP;
+            pc_u32 most = steps;
+#pragma unroll
+            for (int lanes = 16; lanes >= 4; lanes >>= 1) {
+                const pc_u32 other = __shfl_xor_sync(mask, most, lanes);
+                most = other > most ? other : most;
+            }
+            for (pc_u32 m = 0; m < most; m++) {
+                pc_u32 u[8];
+#pragma unroll
+                for (int r = 0; r < 8; r++) u[r] = t[r];
+                blockmix_t4(u, mask, q);
+                if (m < steps) {
+#pragma unroll
+                    for (int r = 0; r < 8; r++) t[r] = u[r];
+                }
+            }
         }
 #pragma unroll
         for (int r = 0; r < 8; r++) s[r] ^= t[r];

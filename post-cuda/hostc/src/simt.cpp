@@ -9,6 +9,7 @@
  *   - __shfl_sync(mask, v, src, width): waits until every lane in `mask` has posted its value for this
  *     shuffle, then reads lane src of the caller's width-segment (values are double-buffered by shuffle
  *     count, which is enough because no lane can post twice before the others have read);
+ *     __shfl_xor_sync on top of it;
  *   - __shared__ = static: blocks run one after the other;
  *   - __funnelshift_l, uint4, make_uint4.
  * A scheduling pass in which no thread moves (a shuffle whose mask names a lane that never comes, a
@@ -147,6 +148,11 @@ static unsigned __shfl_sync(unsigned mask, unsigned var, int src_lane, int width
         std::abort();
     }
     return w.val[g & 1][src];
+}
+
+/* __shfl_xor_sync: lane (lane XOR lane_mask) of the caller's width-segment. */
+static unsigned __shfl_xor_sync(unsigned mask, unsigned var, int lane_mask, int width = 32) {
+    return __shfl_sync(mask, var, (int)((threadIdx.x & 31) ^ (unsigned)lane_mask), width);
 }
 
 #define __CUDACC__ 1
