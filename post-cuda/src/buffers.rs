@@ -4,7 +4,8 @@
 //! xbuf         labels · 128 B          X of every label between the kernels (one compute stream)
 //! scratch      labels · N/gap · 128 B  the ROMix tables, entry k of label i at line k·labels + i
 //! slot 0, 1    out (labels · 16 B), block candidates, result (48 B), and their pinned host copies:
-//!              batch k uses slot k mod 2, so its copy back overlaps the compute of batch k + 1
+//!              batch k uses slot k mod 2, so its copy back overlaps the compute of batch k + 1;
+//!              two events per slot order the streams explicitly (see `launch.rs`)
 //! ```
 //! When the scratch table does not fit (another program took memory since it was measured), the batch
 //! is halved until it does.
@@ -33,8 +34,12 @@ pub(crate) struct Slot {
     pub host_out: PinnedHostSlice<u64>,
     /// Pinned host copy of `result`.
     pub host_result: PinnedHostSlice<u64>,
-    /// Recorded on the copy stream after the slot's copies: the host sleeps on it
-    /// (`CU_EVENT_BLOCKING_SYNC`, whatever the context's scheduling flags).
+    /// Recorded on the compute stream after the last kernel that writes the slot; the copy stream
+    /// waits for it before copying the slot back.
+    pub computed: CudaEvent,
+    /// Recorded on the copy stream after the slot's copies: the compute stream waits for it before a
+    /// later batch writes the slot again, and the host sleeps on it (`CU_EVENT_BLOCKING_SYNC`, whatever
+    /// the context's scheduling flags).
     pub copied: CudaEvent,
 }
 
@@ -53,6 +58,20 @@ pub(crate) struct Buffers {
     pub scratch: CudaSlice<u32>,
     /// The two pipeline slots.
     pub slots: [Slot; 2],
+    /// The compute stream: every buffer was allocated on it and is freed on it.
+    stream: Arc<CudaStream>,
+}
+
+impl Drop for Buffers {
+    /// The buffers are freed on the compute stream (stream-ordered), after this function; a copy of a
+    /// slot may still be running on the copy stream (a batch abandoned by an error), so the compute
+    /// stream first waits for each slot's last copy. A failure here is recorded by the context and
+    /// only makes the frees wait less; nothing else can be done in a destructor.
+    fn drop(&mut self) {
+        for slot in &self.slots {
+            let _ = self.stream.wait(&slot.copied);
+        }
+    }
 }
 
 /// What to allocate for.
@@ -126,11 +145,12 @@ impl Buffers {
                     .map_err(drv("cuMemHostAlloc"))?,
                 host_result: unsafe { ctx.alloc_pinned_with_flags::<u64>(CAND_WORDS, 0) }
                     .map_err(drv("cuMemHostAlloc"))?,
+                computed: ctx.new_event(None).map_err(drv("cuEventCreate"))?,
                 copied: blocking_event(ctx).map_err(drv("cuEventCreate"))?,
             })
         };
         let slots = [slot()?, slot()?];
-        Ok(Self { n: req.n, variant, labels, xbuf, scratch, slots })
+        Ok(Self { n: req.n, variant, labels, xbuf, scratch, slots, stream: Arc::clone(stream) })
     }
 }
 

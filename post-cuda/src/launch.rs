@@ -4,8 +4,21 @@
 //! 1. on the compute stream: `post_pbkdf2_in`, the variant's `post_romix_*`, `post_pbkdf2_out`, and
 //!    `post_vrf_reduce` when a threshold is set;
 //! 2. on the copy stream: the stored 16 bytes of each label and the one best candidate (48 bytes)
-//!    into the slot's pinned host buffers. The copy stream waits for the compute stream's writes, and
-//!    the next kernels writing the slot wait for the copy (cudarc records these events).
+//!    into the slot's pinned host buffers.
+//!
+//! The order between the streams is explicit, with two events per slot, and does not rely on
+//! cudarc's implicit per-buffer event tracking (a context-wide switch that any user of the shared
+//! primary context may turn off):
+//! ```text
+//! compute:  wait(slot.copied) → pbkdf2_in, romix, pbkdf2_out[, vrf_reduce] → record(slot.computed)
+//! copy:     wait(slot.computed) → copy out[, result] → record(slot.copied)
+//! host:     synchronize(slot.copied) → read the pinned buffers
+//! ```
+//! `xbuf` and the scratch table are used by the compute stream only, so stream order covers them; the
+//! wait for `slot.copied` keeps batch k + 2 from overwriting slot k's outputs while they are copied
+//! (the host reads slot k before it queues batch k + 2); a slot's first wait is on a never-recorded
+//! event, which CUDA treats as complete; and the buffers are freed on the compute stream after it
+//! waits for both slots' copies (`Buffers`'s `Drop`).
 //!
 //! [`collect`] waits for the slot's copy on the slot's own blocking-sync event, recorded after the
 //! copies (the host thread sleeps in `cuEventSynchronize`, it does not spin, whatever the context's
@@ -135,6 +148,9 @@ pub(crate) fn enqueue(
     let (start, count, n, cap) = (batch.start, batch.count, *n, *labels);
     let per_label = u64::from(count);
     let s = &streams.compute;
+    let event_err = |call| move |e| Error::driver(device, call, e);
+    // The slot's previous copy must be done before its outputs are written again.
+    s.wait(&slot.copied).map_err(event_err("cuStreamWaitEvent"))?;
 
     // SAFETY (the four launches): the arguments match the kernels' C signatures in
     // kernels/label_kernels.cu in number, order and type (u64 = unsigned long long, u32 = unsigned int,
@@ -195,13 +211,15 @@ pub(crate) fn enqueue(
         .map_err(launch_err)?;
     }
 
+    slot.computed.record(s).map_err(event_err("cuEventRecord"))?;
+    streams.copy.wait(&slot.computed).map_err(event_err("cuStreamWaitEvent"))?;
     let copy_err = |e| Error::driver(device, "cuMemcpyDtoHAsync", e);
     let lanes = count as usize * 2;
     streams.copy.memcpy_dtoh(&slot.out.slice(..lanes), &mut slot.host_out).map_err(copy_err)?;
     if use_vrf == 1 {
         streams.copy.memcpy_dtoh(&slot.result, &mut slot.host_result).map_err(copy_err)?;
     }
-    slot.copied.record(&streams.copy).map_err(|e| Error::driver(device, "cuEventRecord", e))
+    slot.copied.record(&streams.copy).map_err(event_err("cuEventRecord"))
 }
 
 /// Waits for a batch's copies and writes its labels (16 bytes each) into `out`; returns its candidate.
