@@ -7,7 +7,11 @@
 //! * four threads per label (`tpl4`) give each thread one ChaCha column (8 words) and exchange rows
 //!   with warp shuffles; a random read is one line read by four neighbouring threads, coalesced;
 //! * a lookup gap g stores every g-th table entry and recomputes the others: g times less memory per
-//!   label (so more labels in flight) for (g − 1)/2 extra BlockMix per read on average.
+//!   label (so more labels in flight) for up to g − 1 extra BlockMix per read. One label pays
+//!   (g − 1)/2 on average, but the threads of a warp run in lock step, so a warp pays its worst lane's
+//!   count, which with 32 (or 8) labels a warp is almost always g − 1. ROMix is 2N BlockMix (N to fill
+//!   the table, N reads), so the recomputation adds N · (g − 1), i.e. (g − 1)/2 of the ROMix work:
+//!   about +50 % at gap 2 and +150 % at gap 4 ([`KernelVariant::romix_cost`]), not +25 % and +75 %.
 
 use std::fmt;
 
@@ -96,6 +100,12 @@ impl KernelVariant {
         }
     }
 
+    /// The ROMix work of this variant at scrypt N relative to gap 1, as a warp pays it:
+    /// 1 + (g − 1)/2 with g the gap used at N (1.5 at gap 2, 2.5 at gap 4; see the module's notes).
+    pub fn romix_cost(self, n: u32) -> f64 {
+        1.0 + f64::from(self.effective_gap(n) - 1) / 2.0
+    }
+
     /// Bytes of scratch table one label needs at scrypt N.
     pub fn scratch_bytes_per_label(self, n: u32) -> u64 {
         u64::from(n / self.effective_gap(n)) * 128
@@ -122,8 +132,11 @@ impl fmt::Display for KernelVariant {
 /// The variant a labeller runs: a fixed one, or chosen per device and N.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum VariantChoice {
-    /// One thread per label with the smallest lookup gap whose tables for all the labels the card
-    /// runs at once fit in its free memory (a starting point until `post bench` says otherwise).
+    /// One thread per label with the lookup gap of the best estimated throughput: the share of the
+    /// labels the card runs at once whose tables fit in its free memory (at most 1), divided by the
+    /// gap's ROMix cost ([`KernelVariant::romix_cost`]); the smaller gap on a tie. So gap 1 is kept
+    /// while it fits at least 2/3 of the resident labels, and gap 4 is chosen only when gap 2 fits less
+    /// than 3/5 of them (a starting point until `post bench` says otherwise).
     #[default]
     Auto,
     /// Always this variant.
@@ -149,11 +162,21 @@ impl VariantChoice {
             VariantChoice::Fixed(v) => v,
             VariantChoice::Auto => {
                 let one = |gap| KernelVariant { threads: ThreadsPerLabel::One, gap };
-                KernelVariant::GAPS
-                    .into_iter()
-                    .map(one)
-                    .find(|&v| v.scratch_bytes_per_label(n).saturating_mul(resident(v)) <= free_bytes)
-                    .unwrap_or(one(4))
+                // Throughput ∝ min(free, need) / need / cost, with cost = (g + 1) / 2; compared exactly
+                // as fractions (u128 cross products), so that ties are ties.
+                let score = |v: KernelVariant| {
+                    let need = u128::from(v.scratch_bytes_per_label(n).saturating_mul(resident(v)).max(1));
+                    let fits = u128::from(free_bytes).min(need);
+                    (fits, need * u128::from(v.effective_gap(n) + 1))
+                };
+                let mut best = one(1);
+                for v in KernelVariant::GAPS.into_iter().map(one) {
+                    let ((a, da), (b, db)) = (score(v), score(best));
+                    if a.saturating_mul(db) > b.saturating_mul(da) {
+                        best = v;
+                    }
+                }
+                best
             }
         }
     }
@@ -204,14 +227,29 @@ mod tests {
     }
 
     #[test]
-    fn auto_picks_the_smallest_gap_that_fits() {
+    fn a_warp_pays_its_worst_lane() {
+        let cost = |name: &str, n| KernelVariant::parse(name).unwrap().romix_cost(n);
+        assert_eq!((cost("tpl1-gap1", 8192), cost("tpl1-gap2", 8192), cost("tpl4-gap4", 8192)), (1.0, 1.5, 2.5));
+        // At N = 2 gap 4 is gap 2.
+        assert_eq!(cost("tpl1-gap4", 2), 1.5);
+    }
+
+    #[test]
+    fn auto_picks_the_gap_of_the_best_estimated_throughput() {
         let mib = 1u64 << 20;
         let auto = VariantChoice::Auto;
+        // 100 labels at once: 100 MiB of tables at gap 1, 50 at gap 2, 25 at gap 4.
         let hundred = |_| 100;
         assert_eq!(auto.resolve(8192, 100 * mib, hundred).to_string(), "tpl1-gap1");
+        // Gap 1 fitting 70 % of the labels (0.7) beats gap 2 at +50 % work (1/1.5 = 0.67).
+        assert_eq!(auto.resolve(8192, 70 * mib, hundred).to_string(), "tpl1-gap1");
         assert_eq!(auto.resolve(8192, 60 * mib, hundred).to_string(), "tpl1-gap2");
-        assert_eq!(auto.resolve(8192, 30 * mib, hundred).to_string(), "tpl1-gap4");
+        // Gap 2 fitting 56 % (0.37) loses to gap 4 at +150 % (0.4); at 60 % they tie and gap 2 stays.
+        assert_eq!(auto.resolve(8192, 30 * mib, hundred).to_string(), "tpl1-gap2");
+        assert_eq!(auto.resolve(8192, 28 * mib, hundred).to_string(), "tpl1-gap4");
         assert_eq!(auto.resolve(8192, mib, hundred).to_string(), "tpl1-gap4");
+        // At N = 2 there is no gap 4: every gap costs the same, so the smallest wins.
+        assert_eq!(auto.resolve(2, 0, hundred).to_string(), "tpl1-gap1");
         // Fewer resident labels at gap 1 (more registers) make gap 1 fit.
         let by_gap = |v: KernelVariant| if v.gap() == 1 { 50 } else { 100 };
         assert_eq!(auto.resolve(8192, 60 * mib, by_gap).to_string(), "tpl1-gap1");
