@@ -263,6 +263,11 @@ pub fn http_get(address: SocketAddr, path: &str) -> (u16, String) {
 
 /// Verifies a proof the fake node received with the strict verifier, over every index.
 pub fn verify(answer: &GenProofResponse, challenge: &[u8; 32]) {
+    verify_with_pow(answer, challenge, EASY_POW);
+}
+
+/// [`verify`] for a service run with `--pow-difficulty pow_difficulty` (hex).
+pub fn verify_with_pow(answer: &GenProofResponse, challenge: &[u8; 32], pow_difficulty: &str) {
     let proof = answer.proof.as_ref().unwrap();
     let meta = answer.metadata.as_ref().unwrap().meta.as_ref().unwrap();
     let proof = post_core::Proof { nonce: proof.nonce, indices: proof.indices.clone(), pow: proof.pow };
@@ -273,8 +278,11 @@ pub fn verify(answer: &GenProofResponse, challenge: &[u8; 32]) {
         num_units: meta.num_units,
         labels_per_unit: Some(meta.labels_per_unit),
     };
-    let mut pow_difficulty = [0xff; 32];
-    hex::decode_to_slice(EASY_POW, &mut pow_difficulty).unwrap();
+    let pow_difficulty = {
+        let mut bytes = [0xff; 32];
+        hex::decode_to_slice(pow_difficulty, &mut bytes).unwrap();
+        bytes
+    };
     let proof_config = ProofConfig { k1: K1, k2: K2, k3: K2, pow_difficulty };
     let mut init_config: InitConfig = Preset::Dev.init_config();
     init_config.labels_per_unit = LABELS_PER_UNIT;

@@ -2,6 +2,7 @@
 //! test binary for all of them, so the fake node and the gRPC code are compiled once (fast RandomX has its own
 //! binary, `serve_fast_randomx.rs`, so that its 2 GiB build never runs beside these).
 
+mod balancer;
 mod common;
 mod fake_node;
 
