@@ -54,6 +54,24 @@ pub fn test(extra: &[String]) -> anyhow::Result<()> {
             if two { "must run (POST_REQUIRE_CROSS_FS=1)" } else { "will skip, loudly" }
         );
     }
+    // The README's HAProxy configuration is tested where a `haproxy` is installed; there, its skip would
+    // hide a broken configuration.
+    if std::env::var_os("POST_REQUIRE_HAPROXY").is_none() {
+        let haproxy = std::process::Command::new("haproxy")
+            .arg("-v")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if haproxy {
+            cargo.env("POST_REQUIRE_HAPROXY", "1");
+        }
+        eprintln!(
+            "xtask: {}: the HAProxy pool test {}",
+            if haproxy { "haproxy is on PATH" } else { "no haproxy on PATH" },
+            if haproxy { "must run (POST_REQUIRE_HAPROXY=1)" } else { "will skip, loudly" }
+        );
+    }
     // The test that compiles every CUDA kernel needs NVRTC (no GPU): xtask installs the pinned wheel, and
     // once it is there, the test must run. Without it (no network, not Linux) the test skips, loudly;
     // POST_REQUIRE_NVRTC=0 skips the download.
