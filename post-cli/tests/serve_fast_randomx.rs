@@ -12,6 +12,8 @@
 mod common;
 #[path = "serve/fake_node.rs"]
 mod fake_node;
+#[path = "serve/h2_police.rs"]
+mod h2_police;
 
 use std::time::{Duration, Instant};
 

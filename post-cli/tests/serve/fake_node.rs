@@ -13,6 +13,12 @@
 //! ```
 //! Each answer's latency (request sent -> answer received) is recorded. A TLS variant requires a client
 //! certificate signed by its CA, as the node's TLS listener does.
+//!
+//! Every connection, plaintext or TLS, goes through [`h2_police`](crate::h2_police), which enforces the
+//! node's keepalive rules at the HTTP/2 frame level (§4): GOAWAY "too_many_pings" to a client that pings
+//! more often than once a minute, and the node's own pings of an idle connection. A connection the police
+//! closes is an [`Event`] and a [`violation`](FakeNode::violations); unless a test allows it
+//! ([`FakeNode::allow_keepalive_closes`]), dropping the node fails the test.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -30,10 +36,12 @@ use post_service::proto::{
     NodeRequest, ServiceResponse,
 };
 use tokio::sync::{mpsc, Notify};
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
-use tokio_stream::Stream;
-use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt as _};
+use tonic::transport::Server;
 use tonic::{Request, Response, Status, Streaming};
+
+use crate::h2_police::{self, Closed, Keepalive, Police};
 
 /// The refusal of a node without a coinbase.
 pub const NO_COINBASE: &str = "connection not allowed: node has no coinbase set in config";
@@ -66,6 +74,9 @@ pub enum Event {
     StreamEnded,
     /// The service sent something that was not asked for.
     Unasked(String),
+    /// The keepalive police closed a connection (GOAWAY too_many_pings, an unanswered idle ping, no
+    /// HTTP/2 preface).
+    KeepaliveClosed(Closed),
 }
 
 /// One live stream.
@@ -85,6 +96,7 @@ struct Shared {
     latencies: Mutex<Vec<Duration>>,
     changed: Notify,
     next_id: Mutex<u64>,
+    keepalive_closes_allowed: AtomicBool,
 }
 
 impl Shared {
@@ -196,8 +208,10 @@ pub enum ProofOutcome {
 pub struct FakeNode {
     runtime: tokio::runtime::Runtime,
     shared: Arc<Shared>,
+    police: Arc<Police>,
     address: SocketAddr,
     server: Option<tokio::task::JoinHandle<()>>,
+    proxy: Option<tokio::task::JoinHandle<()>>,
     /// The node's poll interval (2 s on the network).
     pub poll: Duration,
 }
@@ -208,36 +222,75 @@ impl FakeNode {
         Self::start_with(None, true)
     }
 
-    /// A node with TLS or not, with a coinbase or not.
+    /// A node with TLS or not, with a coinbase or not, with the node's keepalive rules.
     pub fn start_with(tls: Option<ServerTls>, coinbase: bool) -> Self {
+        Self::start_keepalive(tls, coinbase, Keepalive::NODE)
+    }
+
+    /// A node with other keepalive rules than the node's (shorter, for the keepalive tests).
+    pub fn start_keepalive(tls: Option<ServerTls>, coinbase: bool, keepalive: Keepalive) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let shared = Arc::new(Shared::default());
         shared.coinbase.store(coinbase, Ordering::SeqCst);
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let address = listener.local_addr().unwrap();
-        // The node pings an idle connection after 10 minutes and drops it 10 s without an answer. (Its
-        // GOAWAY "too_many_pings" for a client pinging more than once a minute has no hyper equivalent;
-        // the service's 600 s interval is checked by a unit test of post-service instead.)
-        let mut builder = Server::builder()
-            .http2_keepalive_interval(Some(Duration::from_secs(600)))
-            .http2_keepalive_timeout(Some(Duration::from_secs(10)));
-        if let Some(tls) = tls {
-            let config = ServerTlsConfig::new()
-                .identity(Identity::from_pem(tls.cert, tls.key))
-                .client_ca_root(Certificate::from_pem(tls.client_ca));
-            builder = builder.tls_config(config).unwrap();
-        }
-        let router = builder.add_service(PostServiceServer::new(Svc(shared.clone())));
-        let incoming = TcpListenerStream::new(listener);
+        // The gRPC server speaks h2c over in-memory pipes; the police in front of it owns the listener,
+        // terminates TLS and does the node's keepalive (the server's own is off).
+        let (pipes, incoming) = mpsc::channel(16);
+        let incoming = ReceiverStream::new(incoming).map(Ok::<_, std::io::Error>);
+        let router = Server::builder().add_service(PostServiceServer::new(Svc(shared.clone())));
         let server = runtime.spawn(async move {
             let _ = router.serve_with_incoming(incoming).await;
         });
-        FakeNode { runtime, shared, address, server: Some(server), poll: Duration::from_millis(100) }
+        let tls = tls.map(|tls| h2_police::tls_acceptor(&tls.cert, &tls.key, &tls.client_ca));
+        let reported = shared.clone();
+        let police = Arc::new(Police::new(keepalive, tls, move |closed| {
+            eprintln!("fake node: the keepalive police closed a connection: {closed:?}");
+            reported.event(Event::KeepaliveClosed(closed));
+        }));
+        let proxy = runtime.spawn(police.clone().serve(listener, pipes));
+        FakeNode {
+            runtime,
+            shared,
+            police,
+            address,
+            server: Some(server),
+            proxy: Some(proxy),
+            poll: Duration::from_millis(100),
+        }
     }
 
     /// `127.0.0.1:<port>`.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// What the keepalive police has seen so far.
+    pub fn keepalive(&self) -> h2_police::Stats {
+        self.police.stats()
+    }
+
+    /// Waits until `pred` holds for the keepalive counts, at most `limit`; returns them.
+    pub fn wait_keepalive(
+        &self,
+        limit: Duration,
+        what: &str,
+        pred: impl Fn(&h2_police::Stats) -> bool,
+    ) -> h2_police::Stats {
+        let deadline = Instant::now() + limit;
+        loop {
+            let stats = self.keepalive();
+            if pred(&stats) {
+                return stats;
+            }
+            assert!(Instant::now() < deadline, "the fake node waited {limit:?} for {what}; keepalive {stats:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The test expects the police to close connections: dropping the node does not fail it.
+    pub fn allow_keepalive_closes(&self) {
+        self.shared.keepalive_closes_allowed.store(true, Ordering::SeqCst);
     }
 
     /// Switches the coinbase on or off.
@@ -374,9 +427,12 @@ impl FakeNode {
         }
     }
 
-    /// Lock-step violations seen so far.
+    /// Lock-step and keepalive violations seen so far.
     pub fn violations(&self) -> Vec<Event> {
-        self.events().into_iter().filter(|e| matches!(e, Event::Unasked(_) | Event::BadHandshake(_))).collect()
+        self.events()
+            .into_iter()
+            .filter(|e| matches!(e, Event::Unasked(_) | Event::BadHandshake(_) | Event::KeepaliveClosed(_)))
+            .collect()
     }
 
     /// Prints the latency figures and asserts every answer came within 100 ms.
@@ -391,8 +447,18 @@ impl FakeNode {
 
 impl Drop for FakeNode {
     fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.abort();
+        for task in [self.proxy.take(), self.server.take()].into_iter().flatten() {
+            task.abort();
+        }
+        // Every test that uses the fake node enforces the node's keepalive rules. (The counts go up at
+        // once; the event of a GOAWAY comes when the client has closed its side.)
+        let closed: Vec<_> = self.events().into_iter().filter(|e| matches!(e, Event::KeepaliveClosed(_))).collect();
+        let stats = self.keepalive();
+        if (!closed.is_empty() || stats.goaways + stats.unanswered > 0)
+            && !self.shared.keepalive_closes_allowed.load(Ordering::SeqCst)
+            && !std::thread::panicking()
+        {
+            panic!("the node would have cut the service off: {closed:?}; keepalive {stats:?}");
         }
     }
 }

@@ -5,7 +5,9 @@
 mod balancer;
 mod common;
 mod fake_node;
+mod h2_police;
 
+mod keepalive;
 mod proof;
 mod remote_k2pow;
 mod resilience;

@@ -117,7 +117,7 @@ fn full_proof_with_operator_api_and_bad_requests() {
         .collect();
     assert_eq!(jobs, vec![format!("{}.json", hex::encode(second))], "only the second job is kept");
 
-    assert!(node.violations().is_empty(), "lock-step violations: {:?}", node.violations());
+    assert!(node.violations().is_empty(), "lock-step or keepalive violations: {:?}", node.violations());
     node.assert_latencies("serve_proof");
     eprintln!("service memory after proving: {} KiB resident", service.rss_kib());
     assert_eq!(service.terminate(Duration::from_secs(10)), Some(0), "{}", service.log());

@@ -14,7 +14,7 @@ use crate::fake_node::{FakeNode, ServerTls};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 
 /// A CA: its certificate PEM and the issuer that signs with it.
-fn ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
+pub(crate) fn ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.distinguished_name.push(rcgen::DnType::CommonName, name);
@@ -24,7 +24,7 @@ fn ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
 }
 
 /// A leaf certificate for `names` signed by `issuer`: (certificate PEM, key PEM).
-fn leaf(names: &[&str], issuer: &Issuer<'static, KeyPair>) -> (String, String) {
+pub(crate) fn leaf(names: &[&str], issuer: &Issuer<'static, KeyPair>) -> (String, String) {
     let params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
     let key = KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, issuer).unwrap();
