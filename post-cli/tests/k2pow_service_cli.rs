@@ -58,6 +58,22 @@ fn check_pow(rx: &RandomXPow, group: u8, threshold: &[u8; 32], pow: u64) {
     rx.verify(pow, &job).unwrap_or_else(|e| panic!("pow {pow} of group {group}: {e}"));
 }
 
+/// (name, nice value) of every thread of a process (Linux /proc).
+fn thread_niceness(pid: u32) -> Vec<(String, i64)> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks
+        .filter_map(|t| {
+            let dir = t.ok()?.path();
+            let name = std::fs::read_to_string(dir.join("comm")).ok()?.trim().to_string();
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            // Fields after the command's closing parenthesis: state is field 3, nice field 19.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let nice = rest.split(' ').nth(16)?.parse().ok()?;
+            Some((name, nice))
+        })
+        .collect()
+}
+
 #[test]
 fn jobs_follow_the_spec_and_randomx_is_built_once() {
     let started = Instant::now();
@@ -97,6 +113,12 @@ fn jobs_follow_the_spec_and_randomx_is_built_once() {
     assert_eq!(get(service.addr, &path(10, easy)).0, 429);
     assert_eq!(get(service.addr, &path(9, hard)).0, 201);
     assert!(metric(&get(service.addr, "/metrics").1, "k2pow_busy") == 1.0 || service.log().contains("/9/"));
+    // The search threads run niced, so the threads answering HTTP get the CPU while every core hashes.
+    let nice = thread_niceness(service.pid());
+    let main = nice.iter().find(|(name, _)| name == "post").map(|(_, n)| *n).unwrap();
+    let search: Vec<_> = nice.iter().filter(|(name, _)| name.starts_with("k2pow-")).collect();
+    assert!(search.len() >= 2, "the worker and its pool: {nice:?}");
+    assert!(search.iter().all(|(_, n)| *n == (main + 10).min(19)), "{nice:?}");
 
     // SIGTERM: the search is cancelled and the process exits 0.
     service.signal(libc::SIGTERM);

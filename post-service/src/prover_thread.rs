@@ -155,7 +155,8 @@ fn build_pool(threads: &ProvingThreads) -> Result<rayon::ThreadPool, Error> {
 const PROVING_NICENESS: i32 = 10;
 
 /// Lowers the calling thread's scheduling priority by [`PROVING_NICENESS`] (Linux; elsewhere nothing).
-fn lower_priority() {
+/// Used by every thread that searches or scans, here and in the k2pow service.
+pub(crate) fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: gettid has no preconditions; setpriority on our own thread id reads no memory of ours.

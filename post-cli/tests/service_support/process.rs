@@ -55,6 +55,11 @@ impl Service {
     }
 
     /// Everything logged so far.
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }

@@ -31,8 +31,14 @@ pub(super) fn spawn(
 }
 
 fn run(shared: &Shared, threads: usize, factory: PowProverFactory, ready: oneshot::Sender<Result<(), String>>) {
-    // Step 1.
-    let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("k2pow-{i}")).build()
+    // Step 1. The search runs niced, as proving does in the service: with every core hashing, the threads
+    // that answer HTTP (job polls, /metrics, the liveness probe) still get the CPU at once. The pool's
+    // threads are made (and lower themselves) before this thread does, so that none is lowered twice.
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("k2pow-{i}"))
+        .start_handler(|_| crate::prover_thread::lower_priority())
+        .build()
     {
         Ok(pool) => pool,
         Err(e) => {
@@ -40,6 +46,7 @@ fn run(shared: &Shared, threads: usize, factory: PowProverFactory, ready: onesho
             return;
         }
     };
+    crate::prover_thread::lower_priority();
     let started = Instant::now();
     let built = pool.install(|| catch_unwind(AssertUnwindSafe(factory)));
     let seconds = started.elapsed().as_secs_f64();
