@@ -126,6 +126,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(warning) = warning {
         tracing::warn!("prove: {warning}");
     }
+    if args.thresholds.preset.is_none() {
+        match preset.init_config().labels_per_unit == meta.labels_per_unit {
+            true => tracing::info!(
+                "prove: preset {} inferred from the metadata's LabelsPerUnit {} (--preset chooses another)",
+                preset.name(),
+                meta.labels_per_unit
+            ),
+            false => tracing::info!(
+                "prove: preset {} (the default: the metadata's LabelsPerUnit {} is no preset's; --preset chooses \
+                 another)",
+                preset.name(),
+                meta.labels_per_unit
+            ),
+        }
+    }
     let defaults = preset.proof_config();
     let scrypt = args.scrypt_n.unwrap_or(preset.init_config().scrypt);
     let params = JobParams {
@@ -390,7 +405,7 @@ fn check_identity(
     let threshold = vrf_difficulty(meta.num_labels())?;
     if full >= threshold {
         anyhow::bail!(
-            "the VRF nonce {nonce} in {} is not valid for this data (its label is above the VRF threshold): the \
+            "the VRF nonce (Nonce) {nonce} in {} is not valid for this data (its label is above the VRF threshold): the \
              metadata was edited or belongs to other data; `post init` with the same parameters finds it again",
             PostMetadata::path(dir).display()
         );
