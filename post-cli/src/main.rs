@@ -1,7 +1,8 @@
 //! `post`: initialize, prove and verify Spacemesh Proof of Space-Time data.
 //!
 //! This binary only parses arguments, wires the library crates together and talks to the terminal.
-//! Exit codes: 0 success, 1 a negative answer (an invalid proof, corrupt data), 2 a usage or I/O error.
+//! Exit codes: 0 success, 1 a negative answer (an invalid proof, corrupt data), 2 a usage or I/O error,
+//! 3 unfinished data, 4 a proof that could not be written to `--out` (on stdout instead), 130 interrupted.
 
 mod cmd;
 mod compute;

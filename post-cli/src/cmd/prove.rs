@@ -30,7 +30,7 @@ use post_proof::{
     CHECKPOINT_EVERY,
 };
 
-use crate::exit::EXIT_INTERRUPTED;
+use crate::exit::{EXIT_INTERRUPTED, EXIT_PROOF_NOT_WRITTEN};
 use crate::prove_estimate::{self, Deadline};
 use crate::prove_progress::ProveProgress;
 use crate::thresholds::Thresholds;
@@ -84,10 +84,13 @@ pub struct Args {
     /// AES kernel of the scan: vaes512, vaes256, aesni or portable (default: the fastest this CPU has).
     #[arg(long, value_parser = aes_backend)]
     aes: Option<AesBackend>,
-    /// Write the proof here (atomically) instead of stdout.
+    /// Write the proof here (atomically) instead of stdout. Checked before any work; if it still cannot
+    /// be written at the end, the proof is printed on stdout with an error and exit code 4.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Print a summary as one JSON object on stdout (the proof then goes only to --out).
+    /// Print a summary as one JSON object on stdout instead of the proof; requires --out (without it,
+    /// a usage error, exit code 2), so that stdout never mixes the proof and the summary. If --out
+    /// cannot be written at the end, the proof is printed on stdout before the summary (exit code 4).
     #[arg(long, requires = "out")]
     json: bool,
     /// Warn when the proof is not expected before this time: an RFC 3339 time (2026-12-03T20:00:00Z)
@@ -261,11 +264,11 @@ fn finish(
             if let Err(e) = write_atomically(path, &format!("{json}\n")) {
                 println!("{json}");
                 tracing::error!(
-                    "could not write the proof to {}: {e:#}; it is printed above and kept in {}",
+                    "could not write the proof to {}: {e:#}; it is printed on stdout instead and kept in {}",
                     path.display(),
                     job.state_path().display()
                 );
-                code = ExitCode::from(2);
+                code = ExitCode::from(EXIT_PROOF_NOT_WRITTEN);
             }
         }
         None => println!("{json}"),
