@@ -109,6 +109,14 @@ impl ProveProgress {
                 bar.set_position(done);
                 bar.set_message(eta.map(|e| format!("ETA {}", human(e))).unwrap_or_default());
             }
+            None if done == 0 => {
+                state.last_log = Instant::now();
+                tracing::info!(
+                    "prove: building the RandomX dataset ({} on {} thread(s)); Ctrl-C stops it",
+                    indicatif::HumanBytes(total * 64),
+                    rayon::current_num_threads()
+                );
+            }
             None if state.last_log.elapsed() >= LOG_EVERY || done == total => {
                 state.last_log = Instant::now();
                 tracing::info!(

@@ -321,10 +321,14 @@ fn finish(
 }
 
 fn interrupted(job: &ProofJob) -> anyhow::Result<ExitCode> {
-    tracing::info!(
-        "prove: stopped; the job is saved in {} — run the same command again to continue",
-        job.state_path().display()
-    );
+    match job.state_path().exists() {
+        true => tracing::info!(
+            "prove: stopped; the job is saved in {} — run the same command again to resume",
+            job.state_path().display()
+        ),
+        // Stopped while RandomX was set up: no proving work was done, so there is nothing to save.
+        false => tracing::info!("prove: stopped before any proving work; run the same command again to resume"),
+    }
     Ok(ExitCode::from(EXIT_INTERRUPTED))
 }
 
