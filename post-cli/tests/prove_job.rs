@@ -13,6 +13,8 @@
 
 #[path = "fault/common.rs"]
 mod common;
+#[path = "prove_support/live.rs"]
+mod live;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -148,73 +150,123 @@ fn reference() -> &'static String {
     })
 }
 
-#[test]
-fn killed_runs_resume_to_the_uninterrupted_proof() {
+/// Kills counted in one chain of runs on one directory.
+#[derive(Debug, Default, Clone, Copy)]
+struct Kills {
+    in_k2pow: usize,
+    in_scan: usize,
+    runs: usize,
+}
+
+/// One chain: runs of the job on `dir`, each killed (SIGKILL) a random moment after it made progress,
+/// during k2pow (at most `k2pow_budget` kills) and then during the scan (at most `scan_budget`), until
+/// the budgets are spent or a run finishes on its own; then a last run to the end, whose proof must be
+/// the uninterrupted run's, with no saved k2pow group computed twice.
+fn kill_chain(dir: &Path, out: &Path, rng: &mut u64, k2pow_budget: usize, scan_budget: usize) -> Kills {
     let want = reference();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = data_dir(tmp.path(), "killed");
-    let out = tmp.path().join("proof.json");
-    let mut rng = common::seed();
-    let (mut in_k2pow, mut in_scan, mut runs) = (0, 0, 0);
+    let mut kills = Kills::default();
     // A run may finish on its own before the kill comes (the scan left after several kills is short):
-    // then there is nothing more to interrupt.
+    // then there is nothing more to interrupt in this chain.
     let mut finished_alone = false;
-    while in_k2pow + in_scan < 12 {
-        if in_scan >= 6 {
-            break;
-        }
-        runs += 1;
-        assert!(runs < 40, "no progress after {runs} runs");
-        let threads = 1 + (runs % 2);
-        let mut child = common::spawn(&mut prove_cmd(&dir, &out, threads, &[]));
-        let saved = pows_saved(&dir);
-        if saved < GROUPS && in_k2pow < 6 {
+    while kills.in_k2pow < k2pow_budget || kills.in_scan < scan_budget {
+        kills.runs += 1;
+        assert!(kills.runs < 40, "no progress after {} runs", kills.runs);
+        let threads = 1 + (kills.runs % 2) as u32;
+        let mut child = common::spawn(&mut prove_cmd(dir, out, threads, &[]));
+        let saved = pows_saved(dir);
+        if saved < GROUPS && kills.in_k2pow < k2pow_budget {
             // During k2pow: once one more group is saved, after a random further delay.
-            if !wait_for(&mut child, Duration::from_secs(60), || pows_saved(&dir) > saved) {
+            if !wait_for(&mut child, Duration::from_secs(60), || pows_saved(dir) > saved) {
                 finished_alone = child.try_wait().unwrap().is_some();
                 break;
             }
-            std::thread::sleep(Duration::from_millis(common::next(&mut rng) % 150));
+            std::thread::sleep(Duration::from_millis(common::next(rng) % 150));
             if child.try_wait().unwrap().is_some() {
                 finished_alone = true;
                 break;
             }
-            if pows_saved(&dir) < GROUPS {
-                in_k2pow += 1;
+            if pows_saved(dir) < GROUPS {
+                kills.in_k2pow += 1;
             }
-        } else {
+        } else if kills.in_scan < scan_budget {
             // During the scan: every proof of work is saved, so a run scans as soon as it starts (its
             // trace line); kill it a random moment after it saved its first checkpoint, so that each
             // run advances the scan only a little and several kills fit in it.
-            let before = runs_started(&dir);
-            let position = || state(&dir).and_then(|s| s["position"].as_u64()).unwrap_or(0);
+            let before = runs_started(dir);
+            let position = || state(dir).and_then(|s| s["position"].as_u64()).unwrap_or(0);
             let start = position();
-            let scanning = || pows_saved(&dir) == GROUPS && runs_started(&dir) > before && position() > start;
+            let scanning = || pows_saved(dir) == GROUPS && runs_started(dir) > before && position() > start;
             if !wait_for(&mut child, Duration::from_secs(60), scanning) {
                 finished_alone = child.try_wait().unwrap().is_some();
                 break;
             }
-            std::thread::sleep(Duration::from_millis(common::next(&mut rng) % 10));
+            std::thread::sleep(Duration::from_millis(common::next(rng) % 10));
             if child.try_wait().unwrap().is_some() {
                 finished_alone = true;
                 break;
             }
-            in_scan += 1;
+            kills.in_scan += 1;
+        } else {
+            // The k2pow budget is left but k2pow is over: nothing more to interrupt.
+            finished_alone = child.try_wait().unwrap().is_some();
+            kill(child);
+            break;
         }
         kill(child);
         assert!(!out.exists(), "a killed run wrote --out");
     }
-    let last = prove(&dir, &out, 2);
+    let last = prove(dir, out, 2);
     assert!(last.status.success(), "{}", common::text(&last));
     if !finished_alone {
         assert!(common::text(&last).contains("resuming"), "{}", common::text(&last));
     }
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), *want, "after {in_k2pow} + {in_scan} kills");
-    let counts = group_counts(&dir);
+    assert_eq!(std::fs::read_to_string(out).unwrap(), *want, "after {kills:?}");
+    let counts = group_counts(dir);
     assert_eq!(counts.len(), GROUPS, "{counts:?}");
     assert!(counts.values().all(|&n| n == 1), "a saved k2pow group was computed again: {counts:?}");
-    eprintln!("{in_k2pow} kills during k2pow, {in_scan} during the scan, over {runs} runs");
-    assert!(in_k2pow >= 3 && in_scan >= 3, "{in_k2pow} kills during k2pow, {in_scan} during the scan");
+    eprintln!(
+        "chain: {} kills during k2pow, {} during the scan, over {} runs",
+        kills.in_k2pow, kills.in_scan, kills.runs
+    );
+    kills
+}
+
+/// The issue asks for at least 10 kill points over both phases. One chain aims at 6 + 6; when a chain
+/// ends early (a run finished on its own), another chain on a fresh copy of the data takes the rest.
+#[test]
+fn killed_runs_resume_to_the_uninterrupted_proof() {
+    const K2POW_KILLS: usize = 6;
+    const SCAN_KILLS: usize = 6;
+    const MIN_KILLS: usize = 10;
+    let want = reference();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = common::seed();
+    let mut total = Kills::default();
+    let mut chains = 0;
+    let mut dir = PathBuf::new();
+    let out = tmp.path().join("proof.json");
+    while total.in_k2pow + total.in_scan < MIN_KILLS || total.in_k2pow < 3 || total.in_scan < 3 {
+        chains += 1;
+        assert!(chains <= 4, "only {total:?} after {} chains", chains - 1);
+        dir = data_dir(tmp.path(), &format!("killed-{chains}"));
+        let _ = std::fs::remove_file(&out);
+        let kills = kill_chain(
+            &dir,
+            &out,
+            &mut rng,
+            K2POW_KILLS.saturating_sub(total.in_k2pow).max(1),
+            SCAN_KILLS.saturating_sub(total.in_scan).max(1),
+        );
+        total.in_k2pow += kills.in_k2pow;
+        total.in_scan += kills.in_scan;
+        total.runs += kills.runs;
+    }
+    eprintln!(
+        "{} kills during k2pow, {} during the scan, over {} runs in {chains} chain(s)",
+        total.in_k2pow, total.in_scan, total.runs
+    );
+    assert!(total.in_k2pow + total.in_scan >= MIN_KILLS, "{total:?}");
+    assert!(total.in_k2pow >= 3 && total.in_scan >= 3, "{total:?}");
 
     // Done: running again returns the saved proof without work.
     std::fs::remove_file(&out).unwrap();
@@ -279,6 +331,141 @@ fn states_of_other_parameters_or_damaged_ones_are_set_aside() {
     let clean = common::run(&["prove", "--dir", dir.to_str().unwrap(), "--clean"]);
     assert!(clean.status.success(), "{}", common::text(&clean));
     assert!(std::fs::read_dir(dir.join(".post-proof")).unwrap().next().is_none());
+}
+
+/// A saved state of the same challenge but made for another identity or another number of units (as
+/// when the directory was initialized again), or with other nonces per pass, is set aside with the
+/// differing field named; the job starts afresh and writes the uninterrupted run's proof.
+#[test]
+fn states_of_another_identity_units_or_nonces_are_set_aside_naming_the_field() {
+    let want = reference();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = data_dir(tmp.path(), "other");
+    let out = tmp.path().join("proof.json");
+    let first = prove(&dir, &out, 2);
+    assert!(first.status.success(), "{}", common::text(&first));
+    let state_file = job_file(&dir, "json");
+    let edit_state = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut saved = state(&dir).unwrap();
+        edit(&mut saved);
+        std::fs::write(&state_file, saved.to_string()).unwrap();
+    };
+    let set_aside = || {
+        std::fs::read_dir(dir.join(".post-proof"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".json.bad-"))
+            .count()
+    };
+
+    // Another identity: run to the end; the proof is this directory's, not the saved one.
+    edit_state(&|s| s["params"]["node_id"] = "00".repeat(32).into());
+    std::fs::remove_file(&out).unwrap();
+    let run = prove(&dir, &out, 2);
+    let text = common::text(&run);
+    assert!(run.status.success(), "{text}");
+    assert!(text.contains("set aside") && text.contains("it was made with another node id"), "{text}");
+    assert!(text.contains("new job") && !text.contains("already proven"), "{text}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), *want);
+    assert_eq!(set_aside(), 1);
+
+    // Another number of units, or other nonces per pass: the message comes before any work, so the
+    // runs are stopped there.
+    let finished = state(&dir).unwrap();
+    assert_eq!(finished["phase"], "done", "{finished}");
+    for (field, key, value) in [("number of units", "num_units", 2), ("nonces per pass", "nonces", 128)] {
+        std::fs::write(&state_file, finished.to_string()).unwrap();
+        edit_state(&|s| s["params"][key] = value.into());
+        let mut run = live::Live::start(&mut prove_cmd(&dir, &out, 1, &[]));
+        run.wait_for_line("prove: new job", Duration::from_secs(60));
+        let ended = run.kill();
+        let line = format!("it was made with another {field}); starting afresh");
+        assert!(ended.stderr.contains("warning: prove: set aside") && ended.stderr.contains(&line), "{}", ended.text());
+    }
+    assert_eq!(set_aside(), 3);
+}
+
+/// `--deadline`: an impossible one is warned about with the estimate; a generous one is shown against
+/// the ETA while the job runs.
+#[test]
+fn deadlines_are_warned_about_or_shown_against_the_eta() {
+    reference();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = data_dir(tmp.path(), "deadline");
+    let out = tmp.path().join("proof.json");
+
+    let late = common::output(&mut prove_cmd(&dir, &out, 1, &["--deadline", "2020-01-01T00:00:00Z"]));
+    let text = common::text(&late);
+    assert!(late.status.success(), "a deadline only warns: {text}");
+    let warning = text.lines().find(|l| l.contains("one pass is expected to take")).unwrap_or_default();
+    assert!(warning.starts_with("warning: prove: "), "{text}");
+    assert!(warning.contains("(k2pow ") && warning.contains(", scan "), "{warning}");
+    assert!(
+        warning.contains("AFTER the deadline 2020-01-01T00:00:00Z") && warning.contains("post bench plan"),
+        "{warning}"
+    );
+
+    let dir = data_dir(tmp.path(), "deadline-generous");
+    std::fs::remove_file(&out).unwrap();
+    let early = common::output(&mut prove_cmd(&dir, &out, 1, &["--deadline", "10h"]));
+    let text = common::text(&early);
+    assert!(early.status.success(), "{text}");
+    let estimate = text.lines().find(|l| l.contains("one pass is expected to take")).unwrap_or_default();
+    assert!(estimate.starts_with("prove: ") && estimate.contains("before the deadline"), "{text}");
+    // The progress lines (k2pow groups, scan) carry the ETA against the deadline.
+    let progress: Vec<&str> =
+        text.lines().filter(|l| l.contains("ETA ") && l.contains("before the deadline")).collect();
+    assert!(progress.iter().any(|l| l.contains("k2pow")), "{text}");
+    assert!(!text.contains("AFTER"), "{text}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), *reference());
+}
+
+/// `--json`: one JSON object on stdout (not the proof, which goes to --out), with the timings and counts
+/// of the run; `--json` without `--out` is a usage error (exit code 2) that starts nothing.
+#[test]
+fn the_json_summary_and_json_without_out() {
+    let want = reference();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = data_dir(tmp.path(), "json");
+    let out = tmp.path().join("proof.json");
+    let run = common::output(&mut prove_cmd(&dir, &out, 2, &["--json"]));
+    assert!(run.status.success(), "{}", common::text(&run));
+    let summary: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), *want);
+    let proof: serde_json::Value = serde_json::from_str(want).unwrap();
+    assert_eq!(summary["out"], out.to_str().unwrap(), "{summary}");
+    assert_eq!(summary["state_file"], job_file(&dir, "json").to_str().unwrap(), "{summary}");
+    assert_eq!((summary["start"].as_str(), summary["runs"].as_u64()), (Some("new"), Some(1)), "{summary}");
+    assert_eq!(summary["randomx_mode"], "light", "{summary}");
+    assert_eq!((summary["pows_computed"].as_u64(), summary["pows_reused"].as_u64()), (Some(16), Some(0)));
+    assert_eq!((&summary["nonce"], &summary["pow"]), (&proof["proof"]["nonce"], &proof["proof"]["pow"]));
+    let passes = summary["passes"].as_u64().unwrap();
+    let bytes = summary["bytes_scanned"].as_u64().unwrap();
+    assert!(passes >= 1 && bytes > 0 && bytes <= passes * LABELS_PER_UNIT * 16, "{summary}");
+    let secs = |k: &str| summary[k].as_f64().unwrap_or_else(|| panic!("{k} in {summary}"));
+    for key in ["randomx_init_seconds", "k2pow_seconds", "scan_seconds", "verify_seconds", "scan_gib_per_second"] {
+        assert!(secs(key) > 0.0, "{key}: {summary}");
+    }
+    assert!(secs("total_seconds") >= secs("k2pow_seconds") + secs("scan_seconds"), "{summary}");
+    let gib_per_s = bytes as f64 / (1u64 << 30) as f64 / secs("scan_seconds");
+    assert!((secs("scan_gib_per_second") / gib_per_s - 1.0).abs() < 1e-6, "{summary}");
+
+    // Again: the finished proof, no work.
+    let again = common::output(&mut prove_cmd(&dir, &out, 2, &["--json"]));
+    let summary: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!((summary["start"].as_str(), summary["pows_computed"].as_u64()), (Some("finished"), Some(0)));
+    assert!(summary["randomx_mode"].is_null(), "{summary}");
+
+    // --json without --out: a usage error before anything is opened.
+    let fresh = data_dir(tmp.path(), "json-no-out");
+    let (c, d) = (challenge(), fresh.to_str().unwrap().to_string());
+    let refused = common::run(&["prove", "--dir", &d, "--challenge", &c, "--preset", "dev", "--json"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", common::text(&refused));
+    assert!(refused.stdout.is_empty(), "{}", common::text(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--out"), "{stderr}");
+    assert!(!fresh.join(".post-proof").exists());
+    let help = common::text(&common::run(&["prove", "--help"]));
+    assert!(help.contains("requires --out"), "{help}");
 }
 
 #[test]
