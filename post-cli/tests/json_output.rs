@@ -190,7 +190,8 @@ fn label_commitment_merge_shrink_report_json() -> Result<(), Box<dyn std::error:
     assert_eq!(merged["files"].as_array().map(Vec::len), Some(4), "{merged}");
     assert!(merged["vrf_nonce"].is_u64(), "{merged}");
 
-    // Shrink to one unit: the plan alone changes nothing (exit 1), with --yes it is applied.
+    // Shrink to one unit: the plan alone changes nothing and is a success (exit 0); with --yes it is
+    // applied.
     let shrink = |yes: bool| {
         let whole = whole.to_string_lossy();
         let mut args = vec!["shrink", "--dir", &*whole, "--units", "1", "--preset", "dev", "--scrypt-n", "2", "--json"];
