@@ -1,11 +1,12 @@
 //! `post prove` as a resumable, self-checking job, with real processes: killed with SIGKILL at random
 //! moments during k2pow and during the scan, then run again (with another thread count), it writes
 //! exactly the proof of an uninterrupted run and never computes a saved k2pow group twice; Ctrl-C exits
-//! 130 and resumes; a saved state of other parameters or a damaged one is set aside; a label that the
-//! proof uses and that is wrong on disk stops the run with the file and offset named; the proof file
-//! verifies with `post verify --proof` alone.
+//! 130 and resumes; a saved state of other parameters (k2, identity, units, nonces) or a damaged one is
+//! set aside naming what differs; a label that the proof uses and that is wrong on disk stops the run
+//! with the file and offset named; the proof file verifies with `post verify --proof` alone; `--deadline`
+//! warns or shows the ETA against it; `--json` prints the summary (and requires `--out`).
 //!
-//! Data: one unit of 2^20 labels (16 MiB in four files) at scrypt N = 2, made once per test binary. The
+//! Data: one unit of 2^22 labels (64 MiB in 16 files) at scrypt N = 2, made once per test binary. The
 //! scan runs on the portable AES kernel with 256 nonces so that it takes long enough to be interrupted,
 //! and RandomX runs in light mode with an easy proof of work (about four hashes a group).
 
