@@ -73,6 +73,8 @@ pub struct ProvingConfig {
     pub threads: ProvingThreads,
     /// The k2pow prover.
     pub pow: PowSource,
+    /// How often the job saves its scan position ([`post_proof::CHECKPOINT_EVERY`] by default).
+    pub checkpoint_every: std::time::Duration,
 }
 
 enum Command {
@@ -259,7 +261,7 @@ fn prove(
         nonces: config.nonces,
         scrypt: config.scrypt,
         backend: AesBackend::detect(),
-        checkpoint_every: std::time::Duration::from_secs(5),
+        checkpoint_every: config.checkpoint_every,
     };
     let mut job = ProofJob::open(data, params)?;
     if let Some(aside) = job.set_aside() {

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use post_core::{ScryptParams, MAINNET_POW_DIFFICULTY};
-use post_proof::RandomXMode;
+use post_proof::{RandomXMode, CHECKPOINT_EVERY};
 use post_service::{
     ClientConfig, DataLimits, NodeAddress, PowSource, ProvingConfig, ProvingThreads, RemoteK2Pow, RemoteK2PowConfig,
     Service, ServiceConfig, Stopped,
@@ -105,6 +105,9 @@ pub struct Args {
     /// Seconds between polls of a k2pow job that is not ready (201, 429) or failed.
     #[arg(long, default_value_t = 5, value_name = "SECONDS")]
     remote_k2pow_backoff: u64,
+    /// Seconds between saves of the proof job's scan position (tests make it short).
+    #[arg(long, default_value_t = CHECKPOINT_EVERY.as_secs_f64(), hide = true)]
+    checkpoint_secs: f64,
 }
 
 const MAINNET_HEX: &str = "000dfb23b0979b4b000000000000000000000000000000000000000000000000";
@@ -177,6 +180,11 @@ fn config(args: &Args) -> anyhow::Result<ServiceConfig> {
         args.domain.as_deref(),
     )?;
     let scrypt = ScryptParams::new(args.n, args.r, args.p).context("-n -r -p")?;
+    anyhow::ensure!(
+        args.checkpoint_secs.is_finite() && args.checkpoint_secs > 0.0,
+        "--checkpoint-secs {} is not positive",
+        args.checkpoint_secs
+    );
     let threads = match &args.pinned_cores {
         Some(cores) if cores.is_empty() => anyhow::bail!("--pinned-cores: give at least one core"),
         Some(cores) => ProvingThreads::Pinned(cores.clone()),
@@ -208,6 +216,7 @@ fn config(args: &Args) -> anyhow::Result<ServiceConfig> {
             scrypt,
             threads,
             pow,
+            checkpoint_every: Duration::from_secs_f64(args.checkpoint_secs),
         },
     })
 }

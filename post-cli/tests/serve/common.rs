@@ -51,31 +51,43 @@ pub fn post_service_bin() -> Command {
 /// binary and copied to `<tmp>/<name>`.
 pub fn data_dir(tmp: &Path, name: &str) -> PathBuf {
     static REFERENCE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_keep, reference) = REFERENCE.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("data");
-        let out = post()
-            .arg("init")
-            .arg("--dir")
-            .arg(&dir)
-            .args(["--node-id", &hex::encode(node_id()), "--atx-id", &"a5".repeat(32)])
-            .args(["--units", &UNITS.to_string(), "--preset", "dev"])
-            .args(["--labels-per-unit", &LABELS_PER_UNIT.to_string(), "--max-file-size", "16000"])
-            .args(["--scrypt-n", &SCRYPT_N.to_string()])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "post init failed: {}", String::from_utf8_lossy(&out.stderr));
-        (tmp, dir)
-    });
-    let dir = tmp.join(name);
-    std::fs::create_dir_all(&dir).unwrap();
+    let (_keep, reference) = REFERENCE.get_or_init(|| init_reference(UNITS, LABELS_PER_UNIT, 16000, SCRYPT_N));
+    copy_data(reference, &tmp.join(name))
+}
+
+/// `post init` of a data directory of the test identity in a fresh temporary folder.
+pub fn init_reference(
+    units: u32,
+    labels_per_unit: u64,
+    max_file_size: u64,
+    scrypt_n: u64,
+) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let out = post()
+        .arg("init")
+        .arg("--dir")
+        .arg(&dir)
+        .args(["--node-id", &hex::encode(node_id()), "--atx-id", &"a5".repeat(32)])
+        .args(["--units", &units.to_string(), "--preset", "dev"])
+        .args(["--labels-per-unit", &labels_per_unit.to_string(), "--max-file-size", &max_file_size.to_string()])
+        .args(["--scrypt-n", &scrypt_n.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "post init failed: {}", String::from_utf8_lossy(&out.stderr));
+    (tmp, dir)
+}
+
+/// Copies the files of the data directory `reference` (not its lock) to `dir`; returns `dir`.
+pub fn copy_data(reference: &Path, dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
     for entry in std::fs::read_dir(reference).unwrap() {
         let entry = entry.unwrap();
         if entry.file_type().unwrap().is_file() && entry.file_name() != ".post.lock" {
             std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
         }
     }
-    dir
+    dir.to_owned()
 }
 
 /// The flags every test service gets: the data's parameters, an easy proof of work in light mode, a
@@ -268,6 +280,27 @@ pub fn verify(answer: &GenProofResponse, challenge: &[u8; 32]) {
 
 /// [`verify`] for a service run with `--pow-difficulty pow_difficulty` (hex).
 pub fn verify_with_pow(answer: &GenProofResponse, challenge: &[u8; 32], pow_difficulty: &str) {
+    let shape = ProofShape { labels_per_unit: LABELS_PER_UNIT, scrypt_n: SCRYPT_N, k1: K1, k2: K2, pow_difficulty };
+    verify_shaped(answer, challenge, &shape);
+}
+
+/// The parameters a proof is verified with.
+#[derive(Debug, Clone, Copy)]
+pub struct ProofShape<'a> {
+    /// Labels per unit of the data.
+    pub labels_per_unit: u64,
+    /// Scrypt N of the data.
+    pub scrypt_n: u64,
+    /// The service's `--k1`.
+    pub k1: u32,
+    /// The service's `--k2` (and k3: every index is verified).
+    pub k2: u32,
+    /// The service's `--pow-difficulty` (hex).
+    pub pow_difficulty: &'a str,
+}
+
+/// [`verify`] for a service run on other data or with other parameters.
+pub fn verify_shaped(answer: &GenProofResponse, challenge: &[u8; 32], shape: &ProofShape<'_>) {
     let proof = answer.proof.as_ref().unwrap();
     let meta = answer.metadata.as_ref().unwrap().meta.as_ref().unwrap();
     let proof = post_core::Proof { nonce: proof.nonce, indices: proof.indices.clone(), pow: proof.pow };
@@ -280,13 +313,13 @@ pub fn verify_with_pow(answer: &GenProofResponse, challenge: &[u8; 32], pow_diff
     };
     let pow_difficulty = {
         let mut bytes = [0xff; 32];
-        hex::decode_to_slice(pow_difficulty, &mut bytes).unwrap();
+        hex::decode_to_slice(shape.pow_difficulty, &mut bytes).unwrap();
         bytes
     };
-    let proof_config = ProofConfig { k1: K1, k2: K2, k3: K2, pow_difficulty };
+    let proof_config = ProofConfig { k1: shape.k1, k2: shape.k2, k3: shape.k2, pow_difficulty };
     let mut init_config: InitConfig = Preset::Dev.init_config();
-    init_config.labels_per_unit = LABELS_PER_UNIT;
-    init_config.scrypt = ScryptParams::with_n(SCRYPT_N).unwrap();
+    init_config.labels_per_unit = shape.labels_per_unit;
+    init_config.scrypt = ScryptParams::with_n(shape.scrypt_n).unwrap();
     let verifier = Verifier::new(RandomXPow::new(RandomXMode::Light).unwrap(), proof_config, init_config).unwrap();
     verifier.verify(&proof, &metadata, &Mode::All).unwrap();
 }

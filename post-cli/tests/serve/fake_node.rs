@@ -227,12 +227,23 @@ impl FakeNode {
         Self::start_keepalive(tls, coinbase, Keepalive::NODE)
     }
 
+    /// A plaintext node with a coinbase on `address`: a node that comes back on the port of one that was
+    /// dropped (which closed its listener and every connection).
+    pub fn start_at(address: SocketAddr) -> Self {
+        Self::start_on(address, None, true, Keepalive::NODE)
+    }
+
     /// A node with other keepalive rules than the node's (shorter, for the keepalive tests).
     pub fn start_keepalive(tls: Option<ServerTls>, coinbase: bool, keepalive: Keepalive) -> Self {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), tls, coinbase, keepalive)
+    }
+
+    fn start_on(bind: SocketAddr, tls: Option<ServerTls>, coinbase: bool, keepalive: Keepalive) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let shared = Arc::new(Shared::default());
         shared.coinbase.store(coinbase, Ordering::SeqCst);
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        // tokio sets SO_REUSEADDR, so the port of a node dropped a moment ago can be bound again.
+        let listener = runtime.block_on(tokio::net::TcpListener::bind(bind)).unwrap();
         let address = listener.local_addr().unwrap();
         // The gRPC server speaks h2c over in-memory pipes; the police in front of it owns the listener,
         // terminates TLS and does the node's keepalive (the server's own is off).
