@@ -16,12 +16,14 @@
 //! threshold byte at once and record the masks without branching; they are in `scan/aesni.rs`,
 //! `scan/vaes256.rs` and `scan/vaes.rs`, with the shared slow path (step 2, ties eight at a time) in
 //! `scan/ties.rs`. Their AES rounds are written with intrinsics by hand because the `aes` crate has no
-//! VAES path and no way to compare the ciphertext while it is still in registers.
+//! VAES path and no way to compare the ciphertext while it is still in registers. `scan/ceiling.rs`
+//! measures the AES throughput that bounds them all.
 //!
 //! Order: within one call, pairs reach the sink sorted by label index, then nonce. A nonce's good
 //! indices therefore arrive in increasing order, and with one thread the first nonce to collect k2 of
 //! them is the one whose k2-th good label comes first (on a tie, the smaller nonce).
 
+mod ceiling;
 mod portable;
 
 #[cfg(target_arch = "x86_64")]
@@ -38,6 +40,8 @@ use std::ops::ControlFlow;
 use post_core::{LabelIndex, LabelThreshold, Nonce};
 
 use crate::{AesBackend, Error, NonceKeys};
+
+pub use ceiling::{aes_ceiling, scan_blocks_per_label, scan_ceiling_bytes_per_second, AesRate};
 
 /// Scans labels for good (nonce, index) pairs with one pass's keys, on one AES backend.
 #[derive(Debug)]
