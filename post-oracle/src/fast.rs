@@ -24,12 +24,14 @@
 //! ChaCha20/8 cores themselves (measured alone; the arithmetic ceiling is thus about 7,700
 //! labels/s), about 33 ns the transposes in and out of the table and the xor with `V[j]` (measured
 //! with the table in cache), and the remaining 28 ns the random reads that prefetching does not
-//! hide. The PBKDF2 steps (nine Keccak-f permutations per label with the `sha3` crate, one label at
-//! a time) are under 2% of the time, so they are not vectorised.
+//! hide (`ceiling.rs` measures the cores alone on any backend). The PBKDF2 steps (nine Keccak-f
+//! permutations per label with the `sha3` crate, one label at a time) are under 2% of the time, so
+//! they are not vectorised.
 
 mod avx2;
 mod avx512;
 mod backend;
+mod ceiling;
 mod chacha;
 mod kdf;
 mod lanes;
@@ -44,6 +46,7 @@ use post_core::{Commitment, LabelIndex, ScryptParams};
 
 pub use backend::Backend;
 use backend::Engine;
+pub use ceiling::{chacha_ceiling, chacha_cores_per_label, label_ceiling_per_second, ChaChaRate};
 use kdf::{password, KeyedHmac};
 use scratch::{Scratch, ScratchPool, ScratchSize};
 
