@@ -1,6 +1,7 @@
 //! One module per subcommand; each exposes `Args` (clap) and `run`.
 
 pub mod bench;
+pub mod bench_ceiling;
 pub mod bench_label;
 pub mod bench_plan;
 pub mod bench_pow;

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 a negative answer (an invalid proof, corrupt data), 2 a usage or I/O error,
 //! 3 unfinished data, 4 a proof that could not be written to `--out` (on stdout instead), 130 interrupted.
 
+mod ceiling;
 mod cmd;
 mod compute;
 mod ctrl_c;

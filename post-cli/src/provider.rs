@@ -64,6 +64,18 @@ fn is_cuda(spec: &str) -> bool {
     spec == "cuda" || spec.starts_with("cuda:") || spec.starts_with("cuda@")
 }
 
+/// The CPU instruction set whose ChaCha20/8 throughput bounds the labeller `spec` names: the fast
+/// labeller's backend, the portable lanes for the reference labeller (scalar arithmetic), none for GPUs
+/// or unknown names.
+pub fn cpu_backend(spec: &str) -> Option<Backend> {
+    match spec.split_once(':') {
+        None if spec == "cpu" => Some(Backend::detect()),
+        None if spec == "reference" => Some(Backend::Portable),
+        Some(("cpu", name)) => name.parse().ok(),
+        _ => None,
+    }
+}
+
 /// The labeller named by `spec`.
 ///
 /// # Errors

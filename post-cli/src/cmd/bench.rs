@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use super::{bench_label, bench_plan, bench_pow, bench_prove, bench_verify};
+use super::{bench_ceiling, bench_label, bench_plan, bench_pow, bench_prove, bench_verify};
 
 /// Measure throughput on this machine.
 #[derive(Debug, clap::Args)]
@@ -15,6 +15,8 @@ pub struct Args {
 /// What to measure.
 #[derive(Debug, clap::Subcommand)]
 enum What {
+    /// This CPU's AES and ChaCha20/8 throughput, and the scan's and the labeller's ceilings.
+    Ceiling(bench_ceiling::Args),
     /// Labels per second of a label provider.
     Label(bench_label::Args),
     /// Which nonces and threads prove a data directory inside the proving window.
@@ -33,6 +35,7 @@ enum What {
 /// What the chosen benchmark returns.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.what {
+        What::Ceiling(args) => bench_ceiling::run(args),
         What::Label(args) => bench_label::run(args),
         What::Plan(args) => bench_plan::run(args),
         What::Pow(args) => bench_pow::run(args),

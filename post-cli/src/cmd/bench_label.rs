@@ -5,7 +5,12 @@
 //!    its scratch memory).
 //! 3. Label whole batches of consecutive indices until `--seconds` have passed, and divide the labels
 //!    by the elapsed time.
-//! 4. Print the rate, as a sentence or as `{"provider", "threads", "scrypt_n", "labels_per_second"}`.
+//! 4. Unless `--no-ceiling` or the provider is a GPU: measure this CPU's ChaCha20/8 ceiling on the
+//!    provider's vectors (the portable lanes for `reference`) and threads for a second (`post bench
+//!    ceiling`) and derive the labeller's arithmetic ceiling at `--scrypt-n`.
+//! 5. Print the rate and its share of the ceiling, as a sentence or as `{"provider", "threads",
+//!    "scrypt_n", "labels_per_second", "ceiling_backend", "ceiling_labels_per_second",
+//!    "share_of_ceiling"}` (the last three `null` without a ceiling).
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -14,8 +19,8 @@ use anyhow::Context;
 use post_core::{Commitment, LabelIndex, ScryptParams};
 use post_oracle::{LabelJob, Labeller};
 
-use crate::provider;
 use crate::util::scrypt_n;
+use crate::{ceiling, provider};
 
 /// Measure the labels per second of a provider.
 #[derive(Debug, clap::Args)]
@@ -35,6 +40,9 @@ pub struct Args {
     /// Labels per call (default: what the provider prefers for this many threads).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     batch: Option<u32>,
+    /// Skip the ChaCha20/8 ceiling measured after the labels (and the share of it printed).
+    #[arg(long)]
+    no_ceiling: bool,
     /// Print one JSON object instead of a sentence.
     #[arg(long)]
     json: bool,
@@ -61,13 +69,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("starting the thread pool")?;
     let rate = pool.install(|| measure(labeller.as_ref(), &args))?;
     let per_second = rate.labels as f64 / rate.elapsed.as_secs_f64();
+
+    // Step 4.
+    let lanes = if args.no_ceiling { None } else { provider::cpu_backend(&args.provider) };
+    let ceiling = match lanes {
+        Some(lanes) => {
+            let cores = ceiling::chacha_cores_per_second(lanes, threads, ceiling::share_duration(args.seconds))?;
+            Some(ceiling::labels_per_second(cores, args.scrypt_n))
+        }
+        None => None,
+    };
+    let share = ceiling.map(|c| per_second / c);
+
+    // Step 5.
     if args.json {
         // Written by hand to keep the documented key order.
         println!(
-            "{{\"provider\": {}, \"threads\": {threads}, \"scrypt_n\": {}, \"labels_per_second\": {:.1}}}",
+            "{{\"provider\": {}, \"threads\": {threads}, \"scrypt_n\": {}, \"labels_per_second\": {:.1}, \
+             \"ceiling_backend\": {}, \"ceiling_labels_per_second\": {}, \"share_of_ceiling\": {}}}",
             serde_json::Value::from(labeller.name()),
             args.scrypt_n.n(),
-            per_second
+            per_second,
+            lanes.map_or_else(|| "null".into(), |b| format!("\"{b}\"")),
+            ceiling::json_number(ceiling, 1),
+            ceiling::json_number(share, 4),
         );
     } else {
         println!(
@@ -77,6 +102,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             rate.labels,
             rate.elapsed.as_secs_f64()
         );
+        if let (Some(lanes), Some(ceiling), Some(share)) = (lanes, ceiling, share) {
+            println!(
+                "      {:.1} % of this CPU's ChaCha20/8 ceiling for the labeller, {ceiling:.1} labels/s ({} cores per \
+                 label, {lanes} on {threads} thread(s))",
+                100.0 * share,
+                post_oracle::chacha_cores_per_label(args.scrypt_n),
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,9 +5,12 @@
 //!    of random labels generated in memory (as page-cached data would be read).
 //! 2. One pass's keys for `--nonces` nonces and the threshold of mainnet data of 4 units (difficulty
 //!    top byte 0: a tie on one byte in 256, the network's real work).
-//! 3. Sweep the data again and again in a pool of `--threads` threads until `--seconds` have passed
+//! 3. Unless `--no-ceiling`: measure this CPU's AES ceiling on the same backend and threads for a second
+//!    (`post bench ceiling`) and derive the scan's ceiling at `--nonces` nonces.
+//! 4. Sweep the data again and again in a pool of `--threads` threads until `--seconds` have passed
 //!    (stopping at a window boundary inside a sweep), and divide the bytes scanned by the time.
-//! 4. Print a sentence, or `{"nonces": …, "threads": …, "gib_per_second": …}` with `--json`.
+//! 5. Print a sentence, or `{"nonces", "threads", "backend", "gib_per_second", "ceiling_gib_per_second",
+//!    "share_of_ceiling"}` with `--json` (the last two `null` with `--no-ceiling`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,6 +19,8 @@ use anyhow::Context as _;
 use post_core::{proving_difficulty, Challenge, LabelIndex, LabelThreshold, LockMode, NonceGroup, PostData};
 use post_proof::{measure_scan, AesBackend, LabelRegion, LabelScanner, MappedData, NonceKeys};
 use rayon::prelude::*;
+
+use crate::ceiling;
 
 /// Measure the proving scan's throughput.
 #[derive(Debug, clap::Args)]
@@ -38,7 +43,10 @@ pub struct Args {
     /// AES kernel: vaes512, vaes256, aesni or portable (default: the fastest this CPU has).
     #[arg(long, value_parser = backend)]
     backend: Option<AesBackend>,
-    /// Print `{"nonces": …, "threads": …, "gib_per_second": …}` instead of a sentence.
+    /// Skip the AES ceiling measured before the scan (and the share of it printed).
+    #[arg(long)]
+    no_ceiling: bool,
+    /// Print one JSON object instead of a sentence.
     #[arg(long)]
     json: bool,
 }
@@ -89,14 +97,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let scanner = LabelScanner::new(backend, &keys, threshold)?;
 
     // Step 3.
+    let ceiling = if args.no_ceiling {
+        None
+    } else {
+        let blocks = ceiling::aes_blocks_per_second(backend, threads, ceiling::share_duration(args.seconds))?;
+        Some(ceiling::scan_gib_per_second(blocks, args.nonces))
+    };
+
+    // Step 4.
     let limit = std::time::Duration::from_secs_f64(args.seconds);
     let (scanned, elapsed) = pool.install(|| measure_scan(&regions, &scanner, args.nonces, limit))?;
     let elapsed = elapsed.as_secs_f64();
     let gib_per_second = scanned as f64 / GIB / elapsed;
 
-    // Step 4.
+    let share = ceiling.map(|c| gib_per_second / c);
+
+    // Step 5.
     if args.json {
-        println!("{{\"nonces\": {}, \"threads\": {threads}, \"gib_per_second\": {gib_per_second:.4}}}", args.nonces);
+        println!(
+            "{{\"nonces\": {}, \"threads\": {threads}, \"backend\": \"{}\", \"gib_per_second\": {gib_per_second:.4}, \
+             \"ceiling_gib_per_second\": {}, \"share_of_ceiling\": {}}}",
+            args.nonces,
+            backend.name(),
+            ceiling::json_number(ceiling, 4),
+            ceiling::json_number(share, 4),
+        );
     } else {
         println!(
             "scan: {gib_per_second:.3} GiB/s with {} nonces on {threads} thread(s), AES {} ({:.2} GiB of data, {:.2} GiB \
@@ -106,6 +131,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             total as f64 / GIB,
             scanned as f64 / GIB,
         );
+        if let (Some(ceiling), Some(share)) = (ceiling, share) {
+            println!(
+                "      {:.1} % of this CPU's AES ceiling for the scan, {ceiling:.3} GiB/s ({} AES blocks per label, {} on \
+                 {threads} thread(s))",
+                100.0 * share,
+                post_proof::scan_blocks_per_label(args.nonces),
+                backend.name(),
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
