@@ -5,6 +5,9 @@
 //!    thread, the fastest CPU backend on every core, each CUDA device).
 //! 3. Proving scan GiB/s at 16, 64 and 288 nonces on one thread and on every core (1 GiB in memory).
 //! 4. RandomX light-mode hashes per second and the time to verify one k3 = 37 proof at N = 8192.
+//! 5. This CPU's ceilings (`post bench ceiling`): AES-128 blocks/s and ChaCha20/8 cores/s on one thread
+//!    and on every core, and the scan's and the labeller's ceilings that follow. The label and scan rows
+//!    of steps 2 and 3 show their share of the ceiling their own run measured.
 //!
 //! `--seconds S` sets how long each measurement runs (default 5). Ratios measured in one run are what to
 //! compare: shared machines are noisy.
@@ -36,6 +39,14 @@ fn field(json: &str, key: &str) -> String {
         .and_then(|rest| rest.trim_start().split([',', '}']).next())
         .map(|v| v.trim().trim_matches('"').to_string())
         .unwrap_or_else(|| "?".into())
+}
+
+/// `figure` with the run's `share_of_ceiling` as a percentage, when it has one.
+fn with_share(figure: String, json: &str) -> String {
+    match field(json, "share_of_ceiling").parse::<f64>() {
+        Ok(share) => format!("{figure} ({:.0} % of ceiling)", 100.0 * share),
+        Err(_) => figure,
+    }
 }
 
 /// Names in the `"cpu": [...]` list and CUDA device ids of `post providers --json`.
@@ -87,7 +98,10 @@ pub fn bench(args: &[String]) -> anyhow::Result<()> {
         rows.push(Row {
             what: "labels/s, N = 8192".into(),
             setting: format!("{provider}, {threads} thread(s)"),
-            figure: format!("{:.0}", field(&json, "labels_per_second").parse::<f64>().unwrap_or(f64::NAN)),
+            figure: with_share(
+                format!("{:.0}", field(&json, "labels_per_second").parse::<f64>().unwrap_or(f64::NAN)),
+                &json,
+            ),
         });
     }
 
@@ -112,7 +126,7 @@ pub fn bench(args: &[String]) -> anyhow::Result<()> {
             rows.push(Row {
                 what: "proving GiB/s".into(),
                 setting: format!("{nonces} nonces, {threads} thread(s)"),
-                figure: field(&json, "gib_per_second"),
+                figure: with_share(field(&json, "gib_per_second"), &json),
             });
         }
     }
@@ -130,11 +144,52 @@ pub fn bench(args: &[String]) -> anyhow::Result<()> {
         figure: field(&json, "ms_per_proof"),
     });
 
+    rows.extend(ceiling_rows(&bin, &cores, &seconds)?);
+
     println!("| measurement | setting | figure |\n| --- | --- | --- |");
     for row in rows {
         println!("| {} | {} | {} |", row.what, row.setting, row.figure);
     }
     Ok(())
+}
+
+/// Step 5: the rows of one `post bench ceiling` run on every core.
+fn ceiling_rows(bin: &Path, cores: &str, seconds: &str) -> anyhow::Result<Vec<Row>> {
+    let json = post_json(bin, &["bench", "ceiling", "--threads", cores, "--seconds", seconds, "--json"])?;
+    let number = |key: &str| field(&json, key).parse::<f64>().unwrap_or(f64::NAN);
+    let pair = |key: &str, scale: f64, decimals: usize| {
+        format!("{:.decimals$} / {:.decimals$}", number(&format!("{key}_per_thread")) / scale, number(key) / scale)
+    };
+    let threads = format!("1 / {cores} thread(s)");
+    let mut rows = vec![
+        Row {
+            what: "ceiling: AES-128 M blocks/s".into(),
+            setting: format!("{}, {threads}", field(&json, "aes_backend")),
+            figure: pair("aes_blocks_per_second", 1e6, 0),
+        },
+        Row {
+            what: "ceiling: ChaCha20/8 M cores/s".into(),
+            setting: format!("{}, {threads}", field(&json, "chacha_backend")),
+            figure: pair("chacha_cores_per_second", 1e6, 0),
+        },
+    ];
+    for nonces in ["16", "64", "288"] {
+        rows.push(Row {
+            what: "ceiling: proving GiB/s".into(),
+            setting: format!("{nonces} nonces, {threads}"),
+            figure: format!(
+                "{} / {}",
+                field(&json, &format!("scan_ceiling_gib_per_second_per_thread_{nonces}")),
+                field(&json, &format!("scan_ceiling_gib_per_second_{nonces}"))
+            ),
+        });
+    }
+    rows.push(Row {
+        what: "ceiling: labels/s, N = 8192".into(),
+        setting: format!("{} ChaCha20/8 cores per label, {threads}", field(&json, "chacha_cores_per_label")),
+        figure: pair("label_ceiling_per_second", 1.0, 0),
+    });
+    Ok(rows)
 }
 
 #[cfg(test)]
@@ -149,5 +204,8 @@ mod tests {
         assert_eq!(providers(none).1, 0);
         assert_eq!(field(r#"{"nonces": 16, "gib_per_second": 1.25}"#, "gib_per_second"), "1.25");
         assert_eq!(field(r#"{"mode": "light"}"#, "mode"), "light");
+        let shared = r#"{"gib_per_second": 0.5, "ceiling_gib_per_second": 1.0, "share_of_ceiling": 0.5}"#;
+        assert_eq!(with_share("0.5".into(), shared), "0.5 (50 % of ceiling)");
+        assert_eq!(with_share("7".into(), r#"{"share_of_ceiling": null}"#), "7");
     }
 }
