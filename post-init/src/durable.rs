@@ -120,6 +120,11 @@ impl DurableMarks {
         self.marks.get(&file).copied()
     }
 
+    /// Every mark: file number → bytes known to be on the disk.
+    pub fn all(&self) -> &BTreeMap<u32, u64> {
+        &self.marks
+    }
+
     /// Records that the first `bytes` of file `file` are on the disk (the caller synced them).
     ///
     /// # Errors

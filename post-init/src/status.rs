@@ -28,6 +28,11 @@ pub struct DirStatus {
     pub stray_files: Vec<PathBuf>,
     /// Who holds the directory's lock, if anyone.
     pub lock_holder: Option<String>,
+    /// Durable marks of files an init was writing when it stopped (file number → bytes synced to the
+    /// disk); the labels after a mark are recomputed by the next `init` before they count.
+    pub durable_marks: std::collections::BTreeMap<u32, u64>,
+    /// Why the durable marks file cannot be used, when it cannot (the next `init` sets it aside).
+    pub durable_marks_unusable: Option<String>,
 }
 
 impl DirStatus {
@@ -67,5 +72,19 @@ pub fn inspect(dir: &Path) -> Result<DirStatus, Error> {
         .map(|name| dir.join(name))
         .collect();
     let lock_holder = lock_holder(dir)?;
-    Ok(DirStatus { dir: dir.to_path_buf(), metadata, layout, files, stray_files, lock_holder })
+    let (durable_marks, durable_marks_unusable) =
+        match crate::durable::DurableMarks::load(dir, metadata.commitment(), metadata.max_file_size) {
+            Ok((marks, unusable)) => (marks.all().clone(), unusable.map(|u| u.reason)),
+            Err(e) => (Default::default(), Some(e.to_string())),
+        };
+    Ok(DirStatus {
+        dir: dir.to_path_buf(),
+        metadata,
+        layout,
+        files,
+        stray_files,
+        lock_holder,
+        durable_marks,
+        durable_marks_unusable,
+    })
 }

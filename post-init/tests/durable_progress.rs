@@ -186,6 +186,9 @@ fn an_unusable_marks_file_is_set_aside_and_never_trusted() {
     let (tmp, _, _) = interrupted(28, 1024, |_, _| {});
     let dir = tmp.path().join("data");
     std::fs::write(dir.join(DURABLE_FILE), b"{ not json").unwrap();
+    let status = post_init::inspect(&dir).unwrap();
+    assert!(status.durable_marks.is_empty());
+    assert!(status.durable_marks_unusable.unwrap().contains("not a marks file"));
     let sink = CancelAfter::writes(i64::MAX);
     assert_eq!(common::init_with(&request(&dir), &sink).unwrap().end, InitEnd::Complete);
     let aside = sink.events().into_iter().find_map(|e| match e {
@@ -206,6 +209,9 @@ fn a_file_complete_but_not_synced_is_checked_then_unmarked() {
     let dir = tmp.path().join("data");
     common::copy_reference(&dir);
     set_mark(&dir, 1, 1600);
+    let status = post_init::inspect(&dir).unwrap();
+    assert_eq!(status.durable_marks.into_iter().collect::<Vec<_>>(), [(1, 1600)]);
+    assert_eq!(status.durable_marks_unusable, None);
     let file = std::fs::OpenOptions::new().write(true).open(dir.join("postdata_1.bin")).unwrap();
     file.write_all_at(&[0u8; 32], 3200).unwrap();
     let sink = CancelAfter::writes(i64::MAX);

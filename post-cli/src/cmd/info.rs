@@ -101,13 +101,20 @@ fn text(s: &DirStatus) -> String {
     out += &format!("lock:              {}\n", s.lock_holder.as_deref().unwrap_or("free"));
     out += "files:\n";
     for f in &s.files {
+        let synced = match s.durable_marks.get(&f.index) {
+            Some(mark) => format!(", synced up to byte {mark} (the next init rechecks the rest)"),
+            None => String::new(),
+        };
         out += &format!(
-            "  {:<22} {:<10} {} of {} bytes\n",
+            "  {:<22} {:<10} {} of {} bytes{synced}\n",
             file_name(&f.path),
             f.state.name(),
             f.len_on_disk(),
             f.expected_len
         );
+    }
+    if let Some(reason) = &s.durable_marks_unusable {
+        out += &format!("durable marks:     unusable ({reason}); the next init sets them aside\n");
     }
     for p in &s.stray_files {
         out += &format!("  {:<22} stray      not part of the data\n", file_name(p));
@@ -129,6 +136,7 @@ fn json(s: &DirStatus) -> serde_json::Value {
             serde_json::json!({
                 "index": f.index, "file": f.path, "state": f.state.name(),
                 "len": f.len_on_disk(), "expected_len": f.expected_len,
+                "durable": s.durable_marks.get(&f.index),
             })
         })
         .collect();
@@ -151,5 +159,6 @@ fn json(s: &DirStatus) -> serde_json::Value {
         "lock_holder": s.lock_holder,
         "files": files,
         "stray_files": s.stray_files,
+        "durable_marks_unusable": s.durable_marks_unusable,
     })
 }

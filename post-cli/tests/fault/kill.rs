@@ -172,15 +172,21 @@ fn sigkill_then_a_lost_page_cache_resume_repairs_to_identical_bytes() {
         let found = marks.into_iter().find_map(|(file, mark)| {
             let path = dir.join(format!("postdata_{file}.bin"));
             let len = std::fs::metadata(&path).unwrap().len() / 16 * 16;
-            (len >= mark + 512).then_some((path, mark, len))
+            (len >= mark + 512).then_some((file, path, mark, len))
         });
         if let Some(found) = found {
             landed = Some((dir, found));
             break;
         }
     }
-    let (dir, (path, mark, len)) = landed.expect("no kill landed with unsynced bytes in 10 attempts");
+    let (dir, (file, path, mark, len)) = landed.expect("no kill landed with unsynced bytes in 10 attempts");
     check_stopped(&dir);
+    // `post info` shows how much of the file is synced.
+    let info = common::info(&dir);
+    let entry = info["files"].as_array().unwrap().iter().find(|f| f["index"] == file).unwrap().clone();
+    assert_eq!(entry["durable"], mark, "{info}");
+    let text = common::text(&common::run(&["info", "--dir", dir.to_str().unwrap()]));
+    assert!(text.contains(&format!("synced up to byte {mark}")), "{text}");
     // Zeros from the mark to 256 bytes before the end: the last labels (those a resume checks where a
     // file ends) survive.
     use std::os::unix::fs::FileExt;
