@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use post_core::{Commitment, LABEL_SIZE};
 use serde::{Deserialize, Serialize};
 
+use crate::pipeline::sync_parent;
 use crate::Error;
 
 /// The marks file in the data directory.
@@ -152,7 +153,7 @@ impl DurableMarks {
         let path = self.dir.join(DURABLE_FILE);
         if self.marks.is_empty() {
             return match fs::remove_file(&path) {
-                Ok(()) => sync_dir(&self.dir),
+                Ok(()) => sync_parent(&path),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
                 Err(source) => Err(Error::Io { path, action: "removing", source }),
             };
@@ -174,7 +175,7 @@ impl DurableMarks {
         };
         write().map_err(|e| crate::pipeline::write_error(&temp, 0, e))?;
         fs::rename(&temp, &path).map_err(|source| Error::Io { path: path.clone(), action: "replacing", source })?;
-        sync_dir(&self.dir)
+        sync_parent(&path)
     }
 }
 
@@ -191,18 +192,8 @@ pub(crate) fn set_aside(path: &Path) -> Result<PathBuf, Error> {
         n += 1;
     }
     fs::rename(path, &to).map_err(|source| Error::Io { path: path.to_path_buf(), action: "setting aside", source })?;
-    if let Some(dir) = path.parent() {
-        sync_dir(dir)?;
-    }
+    sync_parent(path)?;
     Ok(to)
-}
-
-fn sync_dir(dir: &Path) -> Result<(), Error> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        action: "syncing directory",
-        source,
-    })
 }
 
 #[cfg(test)]

@@ -88,6 +88,18 @@ fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// `post serve` arguments for the pool tests: 4 nonce groups of the pool's difficulty, k2pow through
+/// `pool`, `parallelism` groups asked at a time.
+fn pool_serve_args(dir: &std::path::Path, node: &FakeNode, pool: &Balancer, parallelism: u32) -> Vec<String> {
+    let mut args = serve_args(dir, &format!("http://{}", node.address()));
+    set_flag(&mut args, "--pow-difficulty", POOL_POW);
+    set_flag(&mut args, "--nonces", "64");
+    set_flag(&mut args, "--remote-k2pow", &pool.url());
+    set_flag(&mut args, "--remote-k2pow-backoff", "1");
+    set_flag(&mut args, "--remote-k2pow-parallelism", &parallelism.to_string());
+    args
+}
+
 /// `post serve --remote-k2pow` pointed at two `post k2pow-service` workers behind a load balancer (the
 /// test's own, `balancer.rs`: round-robin per request, a 429 tried on the other worker): 4 nonce groups
 /// asked 4 at a time, so that jobs meet busy workers. The proof verifies with its real difficulty, and
@@ -102,13 +114,7 @@ fn proof_with_two_k2pow_workers_behind_a_load_balancer() {
     let pool = Balancer::start(&[a_addr, b_addr]);
 
     let node = FakeNode::start();
-    let mut args = serve_args(&dir, &format!("http://{}", node.address()));
-    set_flag(&mut args, "--pow-difficulty", POOL_POW);
-    set_flag(&mut args, "--nonces", "64");
-    set_flag(&mut args, "--remote-k2pow", &pool.url());
-    set_flag(&mut args, "--remote-k2pow-backoff", "1");
-    set_flag(&mut args, "--remote-k2pow-parallelism", "4");
-    let mut service = ServiceProcess::spawn(&args);
+    let mut service = ServiceProcess::spawn(&pool_serve_args(&dir, &node, &pool, 4));
     let meta = node.wait_registered(1, Duration::from_secs(30));
     let challenge = challenge(0x77);
     let outcome = node.prove(&meta.node_id, &challenge, Duration::from_secs(60), |_| {});
@@ -155,13 +161,7 @@ fn proof_survives_a_k2pow_worker_killed_mid_job() {
     let pool = Balancer::start(&[a_addr, b_addr]);
 
     let node = FakeNode::start();
-    let mut args = serve_args(&dir, &format!("http://{}", node.address()));
-    set_flag(&mut args, "--pow-difficulty", POOL_POW);
-    set_flag(&mut args, "--nonces", "64");
-    set_flag(&mut args, "--remote-k2pow", &pool.url());
-    set_flag(&mut args, "--remote-k2pow-backoff", "1");
-    set_flag(&mut args, "--remote-k2pow-parallelism", "2");
-    let mut service = ServiceProcess::spawn(&args);
+    let mut service = ServiceProcess::spawn(&pool_serve_args(&dir, &node, &pool, 2));
     let meta = node.wait_registered(1, Duration::from_secs(30));
     let challenge = challenge(0x78);
     let node = std::sync::Arc::new(node);
