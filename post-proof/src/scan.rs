@@ -215,14 +215,15 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(128))]
 
         /// Every backend finds exactly the pairs of the per-label specification, in (index, nonce)
-        /// order, for any labels, keys, pass and threshold, including tails that fill no block.
+        /// order, for any labels, keys, pass and threshold, including tails that fill no block and passes
+        /// of more than 8 groups (more than one word of the candidate bitmap).
         #[test]
         fn every_backend_matches_the_specification(
             seed in any::<[u8; 32]>(),
             count in 0usize..150,
             first in 0u64..1 << 40,
             first_group in 0u8..=250,
-            groups in 1usize..=5,
+            groups in prop_oneof![1usize..=5, 6usize..=19],
             msb in prop_oneof![Just(0u8), Just(1u8), any::<u8>()],
             lsb in prop_oneof![Just(0u64), Just(LabelThreshold::LSB_MASK), 0u64..=LabelThreshold::LSB_MASK],
         ) {
@@ -240,6 +241,60 @@ mod tests {
                 let s = LabelScanner::new(backend, &keys, t).unwrap();
                 prop_assert_eq!(&collect(&s, &labels, first), &want, "{}", backend.name());
             }
+        }
+    }
+
+    /// Random labels over many settlings of the ties (tens of thousands at 288 nonces and the
+    /// network's threshold byte), some of them good.
+    #[test]
+    fn many_settlings_match_the_specification() {
+        let challenge = Challenge([7; 32]);
+        let pows: Vec<u64> = (0..18).map(|g| g * 31 + 5).collect();
+        let keys = NonceKeys::new(&challenge, NonceGroup(3), &pows);
+        let mut xof = blake3::Hasher::new().update(b"many settlings").finalize_xof();
+        let mut labels = vec![[0u8; 16]; 40_001];
+        for l in &mut labels {
+            xof.fill(l);
+        }
+        let t = LabelThreshold { msb: 0, lsb: LabelThreshold::LSB_MASK / 64 };
+        let want = reference(&keys, &challenge, t, &labels, 1 << 33);
+        assert!(want.len() > 100, "{} good pairs", want.len());
+        for backend in AesBackend::available() {
+            let s = LabelScanner::new(backend, &keys, t).unwrap();
+            assert_eq!(collect(&s, &labels, 1 << 33), want, "{}", backend.name());
+        }
+    }
+
+    /// A label whose group-0 cipher text is all zero bytes ties on all 16 nonces of the group; thousands
+    /// of copies among 288 nonces fill those nonces' tie buckets long before the pending total would
+    /// settle them.
+    #[test]
+    fn a_label_that_ties_everywhere_fills_its_buckets() {
+        use aes::cipher::{BlockDecrypt, KeyInit};
+
+        let challenge = Challenge([9; 32]);
+        let pows: Vec<u64> = (0..18).map(|g| g + 11).collect();
+        let keys = NonceKeys::new(&challenge, NonceGroup(0), &pows);
+        let mut tie = aes::Block::default();
+        aes::Aes128::new(&keys.group_keys()[0].into()).decrypt_block(&mut tie);
+        let mut xof = blake3::Hasher::new().update(b"ties everywhere").finalize_xof();
+        let labels: Vec<[u8; 16]> = (0..6_003)
+            .map(|i| {
+                let mut l = [0u8; 16];
+                if i % 3 == 0 {
+                    l = tie.into();
+                } else {
+                    xof.fill(&mut l);
+                }
+                l
+            })
+            .collect();
+        let t = LabelThreshold { msb: 0, lsb: LabelThreshold::LSB_MASK / 2 };
+        let want = reference(&keys, &challenge, t, &labels, 0);
+        assert!(want.len() > 2_001, "{} good pairs", want.len());
+        for backend in AesBackend::available() {
+            let s = LabelScanner::new(backend, &keys, t).unwrap();
+            assert_eq!(collect(&s, &labels, 0), want, "{}", backend.name());
         }
     }
 

@@ -13,7 +13,7 @@ use std::ops::ControlFlow;
 
 use post_core::{LabelIndex, Nonce};
 
-use super::ties::{self, Candidates, SETTLE_HITS, SETTLE_TIES};
+use super::ties::{self, Candidates, Compare};
 use super::{Hits, Params};
 use crate::NonceKeys;
 
@@ -88,15 +88,42 @@ pub(super) fn scan(
     hits: &mut Hits,
     sink: &mut dyn FnMut(Nonce, LabelIndex) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
+    match Compare::of(p) {
+        Compare::BELOW => scan_with::<{ Compare::BELOW }>(keys, p, labels, first, hits, sink),
+        Compare::TIES => scan_with::<{ Compare::TIES }>(keys, p, labels, first, hits, sink),
+        _ => scan_with::<{ Compare::BOTH }>(keys, p, labels, first, hits, sink),
+    }
+}
+
+#[target_feature(enable = "aes")]
+fn scan_with<const MODE: u8>(
+    keys: &Keys,
+    p: &Params,
+    labels: &[[u8; 16]],
+    first: u64,
+    hits: &mut Hits,
+    sink: &mut dyn FnMut(Nonce, LabelIndex) -> ControlFlow<()>,
+) -> ControlFlow<()> {
     let mut cands = Candidates::new(keys.groups.len(), 1);
     let (blocks, tail) = labels.as_chunks::<BLOCK>();
+    // Each block is collected while the next one is encrypted (see `Candidates::flip`).
+    let mut written = None;
     for (b, block) in blocks.iter().enumerate() {
-        block8(keys, p, block, BLOCK, &mut cands);
-        cands.collect(p, b * BLOCK, first, hits);
-        if cands.pending() >= SETTLE_TIES || hits.len() >= SETTLE_HITS {
+        block8::<MODE>(keys, p, block, BLOCK, &mut cands);
+        if let Some(offset) = written {
+            cands.mark(ties::nonzero);
+            cands.collect::<MODE>(p, offset, first, hits);
+        }
+        cands.flip();
+        written = Some(b * BLOCK);
+        if cands.must_settle(b * BLOCK, hits) {
             cands.settle(&keys.lazy, p, labels, first, hits);
             hits.flush(sink)?;
         }
+    }
+    if let Some(offset) = written {
+        cands.mark(ties::nonzero);
+        cands.collect::<MODE>(p, offset, first, hits);
     }
     cands.settle(&keys.lazy, p, labels, first, hits);
     hits.flush(sink)?;
@@ -105,23 +132,31 @@ pub(super) fn scan(
         let mut padded = [[0u8; 16]; BLOCK];
         padded[..tail.len()].copy_from_slice(tail);
         let tail_first = first + (blocks.len() * BLOCK) as u64;
-        block8(keys, p, &padded, tail.len(), &mut cands);
-        cands.collect(p, 0, tail_first, hits);
+        block8::<MODE>(keys, p, &padded, tail.len(), &mut cands);
+        cands.flip();
+        cands.mark(ties::nonzero);
+        cands.collect::<MODE>(p, 0, tail_first, hits);
         cands.settle(&keys.lazy, p, &padded, tail_first, hits);
         hits.flush(sink)?;
     }
     ControlFlow::Continue(())
 }
 
-/// Encrypts the block with every group key and records the masks of its first `valid` labels.
+/// Encrypts the block with every group key and stores the masks [`Compare`] `MODE` asks for, of its
+/// first `valid` labels. The rows come zipped with the keys, so the loop body has no bounds check
+/// (a branch there would let the compiler sink each register's rounds next to its compare, one
+/// register at a time).
 #[target_feature(enable = "aes")]
 #[inline]
-fn block8(keys: &Keys, p: &Params, block: &[[u8; 16]; BLOCK], valid: usize, cands: &mut Candidates) {
+fn block8<const MODE: u8>(keys: &Keys, p: &Params, block: &[[u8; 16]; BLOCK], valid: usize, cands: &mut Candidates) {
     let data = block.map(|l| load(&l));
+    let valid: [u64; BLOCK] = std::array::from_fn(|l| if l < valid { u64::MAX } else { 0 });
     // x < msb ⇔ min(x, msb − 1) = x for msb > 0; nothing is below 0. SSE2 has no unsigned byte compare.
     let below = _mm_set1_epi8(p.msb.wrapping_sub(1) as i8);
     let msb = _mm_set1_epi8(p.msb as i8);
-    for (g, rk) in keys.groups.iter().enumerate() {
+    let mask = |v: __m128i| u64::from(_mm_movemask_epi8(v) as u16);
+    let (below_rows, cand_rows) = cands.rows();
+    for ((rk, below_row), cand) in keys.groups.iter().zip(below_rows.iter_mut()).zip(cand_rows.iter_mut()) {
         let mut x = data;
         for v in &mut x {
             *v = _mm_xor_si128(*v, rk[0]);
@@ -134,18 +169,21 @@ fn block8(keys: &Keys, p: &Params, block: &[[u8; 16]; BLOCK], valid: usize, cand
         for v in &mut x {
             *v = _mm_aesenclast_si128(*v, rk[10]);
         }
-        let mut registers = 0;
-        for (l, v) in x.iter().enumerate() {
-            let valid = if l < valid { u64::MAX } else { 0 };
-            let lt = if p.msb > 0 {
-                u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(*v, below), *v)) as u16) & valid
-            } else {
-                0
-            };
-            let eq = if p.ties { u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(*v, msb)) as u16) & valid } else { 0 };
-            registers |= cands.record(g, l, lt, lt | eq);
+        for l in 0..BLOCK {
+            let v = x[l];
+            let lt = || mask(_mm_cmpeq_epi8(_mm_min_epu8(v, below), v));
+            let eq = || mask(_mm_cmpeq_epi8(v, msb));
+            cand[l] = valid[l]
+                & match MODE {
+                    Compare::BELOW if p.msb == 0 => 0,
+                    Compare::BELOW => lt(),
+                    Compare::TIES => eq(),
+                    _ => lt() | eq(),
+                };
+            if MODE == Compare::BOTH {
+                below_row[l] = valid[l] & lt();
+            }
         }
-        cands.mark(g, registers);
     }
 }
 

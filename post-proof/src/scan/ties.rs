@@ -1,20 +1,25 @@
-//! The slow path of the x86 kernels, taken out of the AES loop: candidate masks are recorded without
+//! The slow path of the x86 kernels, taken out of the AES loop: candidate masks are stored without
 //! branching while a block is encrypted, collected after the block, and the ties are settled with the
 //! lazy ciphers eight at a time, every few thousand labels.
 //!
 //! ```text
-//! while encrypting a block:  per (group g, register r): cand = lt | eq, store lt and cand;
-//!                            per group: one bitmap byte, bit r set when cand ≠ 0   (no branch)
-//! after the block:           for each set bit of the bitmap: the lowest bit of cand, then (rarely)
-//!                            the others: lt → good pair, else → tie list
+//! while encrypting a block:  per (group g, register r): store the candidate mask (and, when the
+//!                            threshold byte is above 0 and ties count, the mask of bytes below it)
+//! while encrypting the next: per group: one byte, bit r set when register r's mask is not 0;
+//!                            for each set bit: the lowest bit of the mask, then (rarely) the others:
+//!                            below → good pair, else → tie list
 //! every ~512 ties:           settle the ties, 8 lazy AES blocks interleaved (independent, so the AES
 //!                            unit stays busy instead of waiting on one block's latency), then push
 //!                            the good pairs to the sink in (index, nonce) order
 //! ```
 //!
-//! With the mainnet threshold (difficulty top byte 0) about one byte in 256 is a tie, about one per label
-//! at 288 nonces, so resolving them one at a time with a branch per register costs as much as the main
-//! AES work; batched, they cost a few cycles each.
+//! What a candidate is depends on the threshold ([`Compare`]), chosen once per scan so that the AES
+//! loop does only the compares the threshold needs: on the network (difficulty top byte 0) nothing is
+//! below the threshold byte and one compare, "equal to 0", finds every candidate.
+//!
+//! With the mainnet threshold about one byte in 256 is a tie, about one per label at 288 nonces, so
+//! resolving them one at a time with a branch per register costs as much as the main AES work;
+//! batched, they cost a few cycles each.
 
 use std::arch::x86_64::{__m128i, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_cvtsi128_si64, _mm_xor_si128};
 
@@ -23,119 +28,246 @@ use post_core::LabelThreshold;
 use super::aesni::{load, RoundKeys};
 use super::{Hits, Params};
 
-/// Ties settled together.
+/// Ties settled together by the AES-NI path.
 const BATCH: usize = 8;
 
-/// Registers per group in both kernels: one bit each in a group's byte of the bitmap.
+/// Registers per group in every kernel: one bit each in a group's byte of the bitmap.
 pub(super) const REGS: usize = 8;
 
-/// Pending ties that trigger settling.
-pub(super) const SETTLE_TIES: usize = 512;
+/// Pending ties that trigger settling: the labels they refer to (some 2,000 at 288 nonces) are still
+/// in the L1 or L2 cache when settled.
+pub(super) const SETTLE_TIES: usize = 2048;
 
 /// Pending good pairs that trigger settling (many only with thresholds far above the network's).
 pub(super) const SETTLE_HITS: usize = 4096;
 
+/// Label offsets kept from the first pending tie: far below `u32::MAX`, so the offsets fit in 32 bits.
+const MAX_SPAN: usize = 1 << 30;
+
+/// What the kernels record per byte, as a const generic of their block functions.
+pub(super) struct Compare;
+
+impl Compare {
+    /// No tie can be good (`lsb = 0`): a candidate is a byte below the threshold byte, and is good.
+    pub(super) const BELOW: u8 = 0;
+    /// Threshold byte 0 and ties count (the network's case): a candidate is a byte equal to 0, a tie.
+    pub(super) const TIES: u8 = 1;
+    /// Threshold byte above 0 and ties count: a candidate is a byte at or below the threshold byte;
+    /// the bytes below it are recorded too.
+    pub(super) const BOTH: u8 = 2;
+
+    /// The comparison `p` needs.
+    pub(super) fn of(p: &Params) -> u8 {
+        match (p.ties, p.msb) {
+            (false, _) => Self::BELOW,
+            (true, 0) => Self::TIES,
+            (true, _) => Self::BOTH,
+        }
+    }
+}
+
+/// The masks of one group: one per register, bit `16·l + j` for label `l` of the register and nonce
+/// `j` of the group.
+pub(super) type Row = [u64; REGS];
+
 /// Candidate masks of one block and the pending ties, reused from block to block.
 #[derive(Debug)]
 pub(super) struct Candidates {
-    lt: Vec<u64>,
-    cand: Vec<u64>,
-    /// Byte `g`, bit `r`: group `g`'s register `r` has a candidate. Written once per group (a
-    /// read-modify-write per register would chain every record through store forwarding).
-    nonzero: Vec<u8>,
-    /// (label offset in the scanned slice, nonce in pass).
-    ties: Vec<(usize, u32)>,
+    /// Bytes below the threshold byte, per group (written in [`Compare::BOTH`] only), of two blocks.
+    below: [Vec<Row>; 2],
+    /// Candidate bytes, per group, of two blocks.
+    cand: [Vec<Row>; 2],
+    /// Of the rows to collect: byte `i` of word `w`, bit `r`: register `r` of group `8·w + i` has a
+    /// candidate.
+    words: Vec<u64>,
+    /// The rows the next block writes; the other ones are collected.
+    write: usize,
+    ties: Ties,
     lanes: usize,
 }
+
+/// The pending ties, in the order found.
+#[derive(Debug)]
+struct Ties {
+    /// `offset << 32 | nonce` per tie: the label as an offset from `start` and the nonce in the pass.
+    /// Room for [`SETTLE_TIES`], one block more and one spare slot (see `collect`).
+    found: Vec<u64>,
+    /// Ties in `found`.
+    pending: usize,
+    /// Label offset, in the scanned slice, that the offsets count from.
+    start: usize,
+}
+
+/// `SPLIT[bit]` for bit `16·l + j` of a register's mask (label `l` of the register, nonce `j` of the
+/// group): `l << 32 | j`, what the bit adds to the register's tie code. Entry 64 (the `trailing_zeros`
+/// of an empty mask) is 0.
+const SPLIT: [u64; 65] = {
+    let mut t = [0; 65];
+    let mut bit = 0;
+    while bit < 64 {
+        t[bit] = ((bit as u64 / 16) << 32) | (bit as u64 % 16);
+        bit += 1;
+    }
+    t
+};
 
 impl Candidates {
     /// Room for `groups` groups of 8 registers of `lanes` labels each.
     pub(super) fn new(groups: usize, lanes: usize) -> Self {
+        let rows = || vec![[0; REGS]; groups];
         Self {
-            lt: vec![0; groups * REGS],
-            cand: vec![0; groups * REGS],
-            nonzero: vec![0; groups.div_ceil(8) * 8],
-            ties: Vec::with_capacity(SETTLE_TIES + groups * REGS * 64),
+            below: [rows(), rows()],
+            cand: [rows(), rows()],
+            words: vec![0; groups.div_ceil(8)],
+            write: 0,
+            ties: Ties { found: vec![0; SETTLE_TIES + groups * 16 * REGS * lanes + 1], pending: 0, start: 0 },
             lanes,
         }
     }
 
-    /// Records the masks of register `r` of group `g` (bit `16·l + j`: label `l` of the register, nonce
-    /// `j` of the group) and returns the register's bit for [`Candidates::mark`]. Branch-free.
+    /// The rows a block writes: (below, candidates), one row per group. Every row of `candidates`
+    /// must be written for every block; `below` only under [`Compare::BOTH`].
     #[inline(always)]
-    pub(super) fn record(&mut self, g: usize, r: usize, lt: u64, cand: u64) -> u8 {
-        let slot = g * REGS + r;
-        self.lt[slot] = lt;
-        self.cand[slot] = cand;
-        u8::from(cand != 0) << r
+    pub(super) fn rows(&mut self) -> (&mut [Row], &mut [Row]) {
+        (&mut self.below[self.write], &mut self.cand[self.write])
     }
 
-    /// Stores the bitmap byte of group `g`: the OR of its registers' [`Candidates::record`] results.
+    /// Hands the rows just written to the next [`Candidates::collect`] and gives the next block the
+    /// other ones.
+    ///
+    /// The kernels collect a block while the next one is encrypted (write, flip, encrypt the next,
+    /// collect): the mask stores of a block have long reached the cache when its rows are read back
+    /// as whole vectors. Read right away, each row's load waits for its eight stores to retire
+    /// instead of being forwarded from them, a stall of the order of a block's worth of ties.
     #[inline(always)]
-    pub(super) fn mark(&mut self, g: usize, registers: u8) {
-        self.nonzero[g] = registers;
+    pub(super) fn flip(&mut self) {
+        self.write ^= 1;
     }
 
-    /// Ties waiting to be settled.
+    /// Whether the ties must be settled before the block at label offset `offset` is collected.
     #[inline(always)]
-    pub(super) fn pending(&self) -> usize {
-        self.ties.len()
+    pub(super) fn must_settle(&self, offset: usize, hits: &Hits) -> bool {
+        let t = &self.ties;
+        t.pending >= SETTLE_TIES || hits.len() >= SETTLE_HITS || (t.pending > 0 && offset - t.start > MAX_SPAN)
     }
 
-    /// Moves the recorded candidates of the block at label offset `offset` of the scanned slice (whose
-    /// first label has global index `first`) to `hits` (below the threshold) or the ties, and clears the
-    /// bitmap.
+    /// Marks the registers with candidates in the rows handed over by the last [`Candidates::flip`]:
+    /// `nonzero` gives a row's byte of registers whose mask is not 0 (the kernels test a row with
+    /// their widest vectors, so this runs inlined in the kernel).
     #[inline(always)]
-    pub(super) fn collect(&mut self, p: &Params, offset: usize, first: u64, hits: &mut Hits) {
-        let Self { lt, cand, nonzero, ties, lanes } = self;
-        let mut candidate = |slot: usize, lt: u64, bit: u32| {
-            let (g, r) = (slot / REGS, slot % REGS);
-            let label = offset + r * *lanes + (bit / 16) as usize;
-            let nonce = (g * 16) as u32 + bit % 16;
-            if (lt >> bit) & 1 == 1 {
-                hits.push(first + label as u64, p.first_nonce + nonce);
-            } else {
-                ties.push((label, nonce));
-            }
-        };
-        let (words, _) = nonzero.as_chunks_mut::<8>();
-        for (w, word) in words.iter_mut().enumerate() {
-            // Byte g, bit r of the word is bit 8·g + r: exactly slot g·8 + r of this word's groups.
-            let mut slots = u64::from_le_bytes(std::mem::take(word));
+    pub(super) fn mark(&mut self, nonzero: impl Fn(&Row) -> u8) {
+        let cand = &self.cand[self.write ^ 1];
+        for (word, rows) in self.words.iter_mut().zip(cand.chunks(8)) {
+            // Byte i, bit r of the word: register r of group 8·w + i.
+            *word = rows.iter().enumerate().fold(0, |w, (i, row)| w | (u64::from(nonzero(row)) << (8 * i)));
+        }
+    }
+
+    /// Moves the candidates marked by [`Candidates::mark`], of the block at label offset `offset` of
+    /// the scanned slice (whose first label has global index `first`), to `hits` (good) or the ties.
+    ///
+    /// Not inlined: in a function of its own the loop keeps its state in registers (inlined into a
+    /// kernel, the bitmap word and the list's length went through the stack, a store-to-load round
+    /// trip per candidate).
+    #[inline(never)]
+    pub(super) fn collect<const MODE: u8>(&mut self, p: &Params, offset: usize, first: u64, hits: &mut Hits) {
+        let Self { below, cand, words, write, ties, lanes } = self;
+        let (below, cand) = (&below[*write ^ 1], &cand[*write ^ 1]);
+        let lanes = *lanes;
+        if ties.pending == 0 {
+            ties.start = offset;
+        }
+        // Below MAX_SPAN (`must_settle`), so in range.
+        let base = (offset - ties.start) as u32;
+        let Ties { found, pending, .. } = ties;
+        let mut n = *pending;
+        for (w, &word) in words.iter().enumerate() {
+            let mut slots = word;
             while slots != 0 {
-                let slot = w * 64 + slots.trailing_zeros() as usize;
+                let slot = slots.trailing_zeros() as usize;
                 slots &= slots - 1;
-                let (lt, cand) = (lt[slot], cand[slot]);
-                // Almost always one bit: handle it without a loop whose exit would mispredict.
-                candidate(slot, lt, cand.trailing_zeros());
-                let mut rest = cand & (cand - 1);
-                while rest != 0 {
-                    candidate(slot, lt, rest.trailing_zeros());
-                    rest &= rest - 1;
+                let (g, r) = (w * 8 + slot / REGS, slot % REGS);
+                let mask = cand[g][r];
+                // The tie code of the register's first label and the group's first nonce.
+                let code = (u64::from(base + (r * lanes) as u32) << 32) | (g * 16) as u64;
+                if MODE == Compare::TIES {
+                    // Every candidate is a tie. One or two bits almost always: store two codes
+                    // without a branch (the second slot is spare room when there is one bit) and
+                    // loop only for the rare third.
+                    let rest = mask & mask.wrapping_sub(1);
+                    found[n] = code + SPLIT[mask.trailing_zeros() as usize];
+                    found[n + 1] = code + SPLIT[rest.trailing_zeros() as usize];
+                    n += 1 + usize::from(rest != 0);
+                    let mut more = rest & rest.wrapping_sub(1);
+                    while more != 0 {
+                        found[n] = code + SPLIT[more.trailing_zeros() as usize];
+                        n += 1;
+                        more &= more - 1;
+                    }
+                    continue;
+                }
+                let below = if MODE == Compare::BOTH { below[g][r] } else { 0 };
+                let mut bits = mask;
+                while bits != 0 {
+                    let bit = bits.trailing_zeros();
+                    bits &= bits - 1;
+                    let good = MODE == Compare::BELOW || (below >> bit) & 1 == 1;
+                    if good {
+                        let label = offset + r * lanes + (bit / 16) as usize;
+                        hits.push(first + label as u64, p.first_nonce + (g * 16) as u32 + bit % 16);
+                    } else {
+                        found[n] = code + SPLIT[bit as usize];
+                        n += 1;
+                    }
                 }
             }
         }
+        *pending = n;
     }
 
-    /// Settles every pending tie against `labels` (the slice the offsets refer to): good iff the lazy
-    /// value is below `lsb`.
+    /// Settles every pending tie against `labels` (the slice the offsets refer to) with AES-NI, eight
+    /// at a time: good iff the lazy value is below `lsb`.
     #[target_feature(enable = "aes")]
     pub(super) fn settle(&mut self, lazy: &[RoundKeys], p: &Params, labels: &[[u8; 16]], first: u64, hits: &mut Hits) {
-        for batch in self.ties.chunks(BATCH) {
-            settle8(lazy, p, labels, batch, first, hits);
+        let Ties { found, pending, start } = &self.ties;
+        for ties in found[..*pending].chunks(BATCH) {
+            settle8(lazy, p, labels, *start, ties, first, hits);
         }
-        self.ties.clear();
+        self.ties.pending = 0;
     }
 }
 
-/// Settles up to 8 ties at once.
+/// Bit `r` set when `row[r]` is not 0: the portable form, for the kernels without AVX-512.
+#[inline(always)]
+pub(super) fn nonzero(row: &Row) -> u8 {
+    row.iter().enumerate().fold(0, |m, (r, &c)| m | (u8::from(c != 0) << r))
+}
+/// Settles up to 8 ties (codes of [`Ties::found`], offsets from `start`) at once.
+///
+/// The keys and labels are picked without a branch (an index out of range, which the codes never
+/// hold, would read the first key or a zero label): a bounds check per tie would split the rounds into
+/// blocks that the compiler schedules one tie after the other, each waiting on its own `aesenc`
+/// latency, instead of the eight interleaved.
 #[target_feature(enable = "aes")]
 #[inline]
-fn settle8(lazy: &[RoundKeys], p: &Params, labels: &[[u8; 16]], batch: &[(usize, u32)], first: u64, hits: &mut Hits) {
+fn settle8(
+    lazy: &[RoundKeys],
+    p: &Params,
+    labels: &[[u8; 16]],
+    start: usize,
+    ties: &[u64],
+    first: u64,
+    hits: &mut Hits,
+) {
+    const ZERO: [u8; 16] = [0; 16];
     // Pad to a full batch with the first tie so that the rounds unroll; padded results are ignored.
-    let pick = |i: usize| batch.get(i).copied().unwrap_or(batch[0]);
-    let keys: [&RoundKeys; BATCH] = std::array::from_fn(|i| &lazy[pick(i).1 as usize]);
-    let mut x: [__m128i; BATCH] = std::array::from_fn(|i| load(&labels[pick(i).0]));
+    let pick = |i: usize| {
+        let t = ties.get(i).or(ties.first()).copied().unwrap_or(0);
+        (start + (t >> 32) as usize, t as u32)
+    };
+    let Some(key0) = lazy.first() else { return };
+    let keys: [&RoundKeys; BATCH] = std::array::from_fn(|i| lazy.get(pick(i).1 as usize).unwrap_or(key0));
+    let mut x: [__m128i; BATCH] = std::array::from_fn(|i| load(labels.get(pick(i).0).unwrap_or(&ZERO)));
     for (v, k) in x.iter_mut().zip(&keys) {
         *v = _mm_xor_si128(*v, k[0]);
     }
@@ -147,8 +279,9 @@ fn settle8(lazy: &[RoundKeys], p: &Params, labels: &[[u8; 16]], batch: &[(usize,
     for (v, k) in x.iter_mut().zip(&keys) {
         *v = _mm_aesenclast_si128(*v, k[10]);
     }
-    for (&(label, nonce), v) in batch.iter().zip(&x) {
+    for (i, v) in x.iter().enumerate().take(ties.len()) {
         if (_mm_cvtsi128_si64(*v) as u64) & LabelThreshold::LSB_MASK < p.lsb {
+            let (label, nonce) = pick(i);
             hits.push(first + label as u64, p.first_nonce + nonce);
         }
     }

@@ -1,18 +1,20 @@
 //! The VAES scan kernel: AES on 512-bit registers, four labels per register, eight registers (32 labels)
 //! in flight per group key, and AVX-512BW byte compares straight into 64-bit mask registers
-//! (`vpcmpub`), so the hot loop is 11 `vaesenc`-family instructions, 2 compares and a branch-free mask
-//! record per 4 labels and group; `ties.rs` resolves the masks after the block.
+//! (`vpcmpub`), so the hot loop is 11 `vaesenc`-family instructions, one compare and one mask store per
+//! 4 labels and group (two of each when the threshold byte is above 0); `ties.rs` resolves the masks
+//! after the block.
 
 use std::arch::x86_64::{
-    __m512i, _mm512_aesenc_epi128, _mm512_aesenclast_epi128, _mm512_broadcast_i32x4, _mm512_cmpeq_epu8_mask,
-    _mm512_cmplt_epu8_mask, _mm512_loadu_si512, _mm512_set1_epi8, _mm512_xor_si512,
+    __m512i, _mm512_aesenc_epi128, _mm512_aesenclast_epi128, _mm512_broadcast_i32x4, _mm512_loadu_si512,
+    _mm512_mask_cmpeq_epu8_mask, _mm512_mask_cmple_epu8_mask, _mm512_mask_cmplt_epu8_mask, _mm512_set1_epi8,
+    _mm512_test_epi64_mask, _mm512_xor_si512,
 };
 use std::ops::ControlFlow;
 
 use post_core::{LabelIndex, Nonce};
 
 use super::aesni::{expand, expand_lazy, RoundKeys};
-use super::ties::{self, Candidates, SETTLE_HITS, SETTLE_TIES};
+use super::ties::{self, Candidates, Compare, Row};
 use super::{Hits, Params};
 use crate::NonceKeys;
 
@@ -55,15 +57,44 @@ pub(super) fn scan(
     hits: &mut Hits,
     sink: &mut dyn FnMut(Nonce, LabelIndex) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
+    match Compare::of(p) {
+        Compare::BELOW => scan_with::<{ Compare::BELOW }>(keys, p, labels, first, hits, sink),
+        Compare::TIES => scan_with::<{ Compare::TIES }>(keys, p, labels, first, hits, sink),
+        _ => scan_with::<{ Compare::BOTH }>(keys, p, labels, first, hits, sink),
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,vaes,aes")]
+fn scan_with<const MODE: u8>(
+    keys: &Keys,
+    p: &Params,
+    labels: &[[u8; 16]],
+    first: u64,
+    hits: &mut Hits,
+    sink: &mut dyn FnMut(Nonce, LabelIndex) -> ControlFlow<()>,
+) -> ControlFlow<()> {
     let mut cands = Candidates::new(keys.groups.len(), LANES);
+    let msb = _mm512_set1_epi8(p.msb as i8);
+    let nonzero = |row: &Row| nonzero(row);
     let (blocks, tail) = labels.as_chunks::<BLOCK>();
+    // Each block is collected while the next one is encrypted (see `Candidates::flip`).
+    let mut written = None;
     for (b, block) in blocks.iter().enumerate() {
-        block32(keys, p, block, [u64::MAX; REGS], &mut cands);
-        cands.collect(p, b * BLOCK, first, hits);
-        if cands.pending() >= SETTLE_TIES || hits.len() >= SETTLE_HITS {
+        block32::<MODE>(&keys.groups, msb, block, [u64::MAX; REGS], &mut cands);
+        if let Some(offset) = written {
+            cands.mark(nonzero);
+            cands.collect::<MODE>(p, offset, first, hits);
+        }
+        cands.flip();
+        written = Some(b * BLOCK);
+        if cands.must_settle(b * BLOCK, hits) {
             cands.settle(&keys.lazy, p, labels, first, hits);
             hits.flush(sink)?;
         }
+    }
+    if let Some(offset) = written {
+        cands.mark(nonzero);
+        cands.collect::<MODE>(p, offset, first, hits);
     }
     cands.settle(&keys.lazy, p, labels, first, hits);
     hits.flush(sink)?;
@@ -80,26 +111,38 @@ pub(super) fn scan(
             }
         });
         let tail_first = first + (blocks.len() * BLOCK) as u64;
-        block32(keys, p, &padded, valid, &mut cands);
-        cands.collect(p, 0, tail_first, hits);
+        block32::<MODE>(&keys.groups, msb, &padded, valid, &mut cands);
+        cands.flip();
+        cands.mark(nonzero);
+        cands.collect::<MODE>(p, 0, tail_first, hits);
         cands.settle(&keys.lazy, p, &padded, tail_first, hits);
         hits.flush(sink)?;
     }
     ControlFlow::Continue(())
 }
 
-/// Encrypts a block of 32 labels with every group key and records the masks; `valid[r]` masks the
-/// lanes of register `r`.
+/// Encrypts a block of 32 labels with every group key and stores the masks [`Compare`] `MODE` asks
+/// for; `valid[r]` masks the lanes of register `r`.
+///
+/// The loop body has no branch (the rows come zipped with the keys, so no bounds checks): one basic
+/// block, which the compiler keeps in round order, every AES round of the eight registers
+/// back to back. The compares write mask registers that are stored as they are.
 #[target_feature(enable = "avx512f,avx512bw,vaes,aes")]
 #[inline]
-fn block32(keys: &Keys, p: &Params, block: &[[u8; 16]; BLOCK], valid: [u64; REGS], cands: &mut Candidates) {
+fn block32<const MODE: u8>(
+    groups: &[[__m512i; 11]],
+    msb: __m512i,
+    block: &[[u8; 16]; BLOCK],
+    valid: [u64; REGS],
+    cands: &mut Candidates,
+) {
     let (regs, _) = block.as_chunks::<LANES>();
     let mut data = [_mm512_set1_epi8(0); REGS];
     for (d, four) in data.iter_mut().zip(regs) {
         *d = load4(four);
     }
-    let msb = _mm512_set1_epi8(p.msb as i8);
-    for (g, rk) in keys.groups.iter().enumerate() {
+    let (below_rows, cand_rows) = cands.rows();
+    for ((rk, below), cand) in groups.iter().zip(below_rows.iter_mut()).zip(cand_rows.iter_mut()) {
         let mut x = data;
         for v in &mut x {
             *v = _mm512_xor_si512(*v, rk[0]);
@@ -112,12 +155,24 @@ fn block32(keys: &Keys, p: &Params, block: &[[u8; 16]; BLOCK], valid: [u64; REGS
         for v in &mut x {
             *v = _mm512_aesenclast_epi128(*v, rk[10]);
         }
-        let mut registers = 0;
-        for (r, v) in x.iter().enumerate() {
-            let lt = _mm512_cmplt_epu8_mask(*v, msb) & valid[r];
-            let eq = if p.ties { _mm512_cmpeq_epu8_mask(*v, msb) & valid[r] } else { 0 };
-            registers |= cands.record(g, r, lt, lt | eq);
+        for r in 0..REGS {
+            cand[r] = match MODE {
+                Compare::BELOW => _mm512_mask_cmplt_epu8_mask(valid[r], x[r], msb),
+                Compare::TIES => _mm512_mask_cmpeq_epu8_mask(valid[r], x[r], msb),
+                _ => _mm512_mask_cmple_epu8_mask(valid[r], x[r], msb),
+            };
+            if MODE == Compare::BOTH {
+                below[r] = _mm512_mask_cmplt_epu8_mask(valid[r], x[r], msb);
+            }
         }
-        cands.mark(g, registers);
     }
+}
+
+/// Bit `r` set when `row[r]` is not 0, with one AVX-512 test of the whole row.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn nonzero(row: &Row) -> u8 {
+    // SAFETY: 64 readable bytes; `loadu` has no alignment requirement.
+    let v = unsafe { _mm512_loadu_si512(row.as_ptr().cast()) };
+    _mm512_test_epi64_mask(v, v)
 }
