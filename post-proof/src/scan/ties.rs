@@ -80,6 +80,9 @@ pub(super) struct Candidates {
     /// Of the rows to collect: byte `i` of word `w`, bit `r`: register `r` of group `8·w + i` has a
     /// candidate.
     words: Vec<u64>,
+    /// Per register `g·8 + r`: the tie code of its first label and its group's first nonce,
+    /// `(r · lanes) << 32 | 16·g` (the block's offset from the ties' start is added in the high half).
+    codes: Vec<u64>,
     /// The rows the next block writes; the other ones are collected.
     write: usize,
     ties: Ties,
@@ -119,6 +122,9 @@ impl Candidates {
             below: [rows(), rows()],
             cand: [rows(), rows()],
             words: vec![0; groups.div_ceil(8)],
+            codes: (0..groups * REGS)
+                .map(|at| (((at % REGS * lanes) as u64) << 32) | (at / REGS * 16) as u64)
+                .collect(),
             write: 0,
             ties: Ties { found: vec![0; SETTLE_TIES + groups * 16 * REGS * lanes + 1], pending: 0, start: 0 },
             lanes,
@@ -171,8 +177,8 @@ impl Candidates {
     /// trip per candidate).
     #[inline(never)]
     pub(super) fn collect<const MODE: u8>(&mut self, p: &Params, offset: usize, first: u64, hits: &mut Hits) {
-        let Self { below, cand, words, write, ties, lanes } = self;
-        let (below, cand) = (&below[*write ^ 1], &cand[*write ^ 1]);
+        let Self { below, cand, words, codes, write, ties, lanes } = self;
+        let (below, cand) = (below[*write ^ 1].as_flattened(), cand[*write ^ 1].as_flattened());
         let lanes = *lanes;
         if ties.pending == 0 {
             ties.start = offset;
@@ -186,10 +192,10 @@ impl Candidates {
             while slots != 0 {
                 let slot = slots.trailing_zeros() as usize;
                 slots &= slots - 1;
-                let (g, r) = (w * 8 + slot / REGS, slot % REGS);
-                let mask = cand[g][r];
-                // The tie code of the register's first label and the group's first nonce.
-                let code = (u64::from(base + (r * lanes) as u32) << 32) | (g * 16) as u64;
+                // Register r of group g: g·8 + r, and the word's byte i, bit r is group 8·w + i.
+                let at = w * 64 + slot;
+                let mask = cand[at];
+                let code = (u64::from(base) << 32) + codes[at];
                 if MODE == Compare::TIES {
                     // Every candidate is a tie. One or two bits almost always: store two codes
                     // without a branch (the second slot is spare room when there is one bit) and
@@ -206,7 +212,8 @@ impl Candidates {
                     }
                     continue;
                 }
-                let below = if MODE == Compare::BOTH { below[g][r] } else { 0 };
+                let (g, r) = (at / REGS, at % REGS);
+                let below = if MODE == Compare::BOTH { below[at] } else { 0 };
                 let mut bits = mask;
                 while bits != 0 {
                     let bit = bits.trailing_zeros();
