@@ -270,13 +270,12 @@ fn settle8(
 ) {
     const ZERO: [u8; 16] = [0; 16];
     // Pad to a full batch with the first tie so that the rounds unroll; padded results are ignored.
-    let pick = |i: usize| {
-        let t = ties.get(i).or(ties.first()).copied().unwrap_or(0);
-        (start + (t >> 32) as usize, t as u32)
-    };
+    let Some(&pad) = ties.first() else { return };
+    let codes: [u64; BATCH] = std::array::from_fn(|i| ties.get(i).copied().unwrap_or(pad));
+    let label = codes.map(|t| start + (t >> 32) as usize);
     let Some(key0) = lazy.first() else { return };
-    let keys: [&RoundKeys; BATCH] = std::array::from_fn(|i| lazy.get(pick(i).1 as usize).unwrap_or(key0));
-    let mut x: [__m128i; BATCH] = std::array::from_fn(|i| load(labels.get(pick(i).0).unwrap_or(&ZERO)));
+    let keys: [&RoundKeys; BATCH] = codes.map(|t| lazy.get(t as u32 as usize).unwrap_or(key0));
+    let mut x: [__m128i; BATCH] = label.map(|l| load(labels.get(l).unwrap_or(&ZERO)));
     for (v, k) in x.iter_mut().zip(&keys) {
         *v = _mm_xor_si128(*v, k[0]);
     }
@@ -288,10 +287,9 @@ fn settle8(
     for (v, k) in x.iter_mut().zip(&keys) {
         *v = _mm_aesenclast_si128(*v, k[10]);
     }
-    for (i, v) in x.iter().enumerate().take(ties.len()) {
+    for ((v, &label), &code) in x.iter().zip(&label).zip(&codes).take(ties.len()) {
         if (_mm_cvtsi128_si64(*v) as u64) & LabelThreshold::LSB_MASK < p.lsb {
-            let (label, nonce) = pick(i);
-            hits.push(first + label as u64, p.first_nonce + nonce);
+            hits.push(first + label as u64, p.first_nonce + code as u32);
         }
     }
 }
