@@ -40,13 +40,25 @@ unsafe fn quarter_round<V: Lanes>(x: &mut Block<V>, a: usize, b: usize, c: usize
 /// The backend's instructions must be available.
 #[inline(always)]
 pub(crate) unsafe fn xor_chacha8<V: Lanes>(x: &mut Block<V>, input: &Block<V>) {
+    // SAFETY: the caller's contract.
+    unsafe { xor_chacha8_with(x, input, &mut |_| {}) }
+}
+
+/// [`xor_chacha8`] that calls `between(round)` after each of its four double rounds (`round` 0 to 3),
+/// so that a caller can place a few other instructions (prefetches) at even intervals inside the
+/// core's instruction stream.
+///
+/// # Safety
+/// The backend's instructions must be available.
+#[inline(always)]
+pub(crate) unsafe fn xor_chacha8_with<V: Lanes>(x: &mut Block<V>, input: &Block<V>, between: &mut impl FnMut(usize)) {
     // SAFETY: the caller guarantees the backend's instructions are available.
     unsafe {
         for k in 0..BLOCK_WORDS {
             x[k] = x[k].xor(input[k]);
         }
         let w = *x;
-        for _ in 0..4 {
+        for round in 0..4 {
             quarter_round(x, 0, 4, 8, 12);
             quarter_round(x, 1, 5, 9, 13);
             quarter_round(x, 2, 6, 10, 14);
@@ -55,6 +67,7 @@ pub(crate) unsafe fn xor_chacha8<V: Lanes>(x: &mut Block<V>, input: &Block<V>) {
             quarter_round(x, 1, 6, 11, 12);
             quarter_round(x, 2, 7, 8, 13);
             quarter_round(x, 3, 4, 9, 14);
+            between(round);
         }
         for k in 0..BLOCK_WORDS {
             x[k] = x[k].add(w[k]);
@@ -75,12 +88,27 @@ pub(crate) unsafe fn xor_chacha8<V: Lanes>(x: &mut Block<V>, input: &Block<V>) {
 /// The backend's instructions must be available.
 #[inline(always)]
 pub(crate) unsafe fn block_mix<V: Lanes>(input: &[Block<V>], output: &mut [Block<V>]) {
+    // SAFETY: the caller's contract.
+    unsafe { block_mix_with(input, output, &mut |_| {}) }
+}
+
+/// [`block_mix`] that calls `between(i)` after the `i`-th double round of its `2r` cores
+/// (`i` from 0 to `8r − 1`), see [`xor_chacha8_with`].
+///
+/// # Safety
+/// The backend's instructions must be available.
+#[inline(always)]
+pub(crate) unsafe fn block_mix_with<V: Lanes>(
+    input: &[Block<V>],
+    output: &mut [Block<V>],
+    between: &mut impl FnMut(usize),
+) {
     let blocks = input.len();
     let half = blocks / 2;
     let mut x = input[blocks - 1];
     for (i, b) in input.iter().enumerate() {
         // SAFETY: the caller guarantees the backend's instructions are available.
-        unsafe { xor_chacha8(&mut x, b) };
+        unsafe { xor_chacha8_with(&mut x, b, &mut |round| between(4 * i + round)) };
         output[if i.is_multiple_of(2) { i / 2 } else { half + i / 2 }] = x;
     }
 }
