@@ -128,7 +128,7 @@ unsafe fn romix_groups<V: Lanes, S: AsRef<[Block<V>]> + AsMut<[Block<V>]>>(
         for g in 0..GROUPS {
             next_rows(x[g].as_ref(), &mut rows[g][..lanes], mask, entry);
             let pending = Pending { base: tables[g], rows: &rows[g][..lanes], entry };
-            pending.prefetch::<V>(0..pending.lines());
+            pending.prefetch::<V>(0..lanes);
         }
         // The group before `g` in the round robin, whose entries `g`'s step prefetches.
         let before = |g: usize| (g + GROUPS - 1) % GROUPS;
@@ -197,23 +197,20 @@ struct Pending<'a> {
 }
 
 impl Pending<'_> {
-    /// Cache lines of all the entries: `2r` per lane.
-    fn lines(&self) -> usize {
-        self.rows.len() * self.entry / BLOCK_WORDS
-    }
-
-    /// Prefetches lines `lines` of the entries, line `i` being line `i / lanes` of lane
-    /// `i % lanes`'s entry (lines past the end are skipped).
+    /// Prefetches every line of the entries of lanes `lanes` (lanes past the last are skipped).
     ///
     /// # Safety
     /// The backend's instructions must be available.
     #[inline(always)]
-    unsafe fn prefetch<V: Lanes>(&self, lines: std::ops::Range<usize>) {
-        let lanes = self.rows.len();
-        for i in lines.start..lines.end.min(self.lines()) {
-            let (line, lane) = (i / lanes, i % lanes);
-            // SAFETY: prefetches do not fault; the caller guarantees the instructions.
-            unsafe { V::prefetch(self.base.wrapping_add(self.rows[lane] + line * BLOCK_WORDS)) };
+    unsafe fn prefetch<V: Lanes>(&self, lanes: std::ops::Range<usize>) {
+        for lane in lanes.start..lanes.end.min(self.rows.len()) {
+            let row = self.base.wrapping_add(self.rows[lane]);
+            let mut line = 0;
+            while line < self.entry {
+                // SAFETY: prefetches do not fault; the caller guarantees the instructions.
+                unsafe { V::prefetch(row.wrapping_add(line)) };
+                line += BLOCK_WORDS;
+            }
         }
     }
 }
@@ -238,8 +235,8 @@ unsafe fn mix_step<V: Lanes>(
         for (b, block) in x.iter_mut().enumerate() {
             V::xor_rows(block, base.add(b * BLOCK_WORDS), rows);
         }
-        // BlockMix runs 8r double rounds; the entries have 2r·LANES lines.
-        let per = pending.lines().div_ceil(4 * x.len());
+        // BlockMix runs 8r double rounds (4 per core): the entries of LANES / 8r lanes after each.
+        let per = pending.rows.len().div_ceil(4 * x.len());
         block_mix_with(x, y, &mut |i| pending.prefetch::<V>(i * per..(i + 1) * per));
     }
 }
