@@ -36,6 +36,10 @@ use super::lanes::{Lanes, BLOCK_WORDS};
 /// Lane groups interleaved by [`romix`].
 pub(crate) const GROUPS: usize = 2;
 
+/// Cache lines a step may prefetch in one burst: about the misses an x86-64 core keeps in flight
+/// (its line fill buffers). More than that wait for a free one and hold up the instructions behind.
+const BURST_LINES: usize = 16;
+
 /// Words of one table entry of one lane: 32·r.
 fn entry_words(r: usize) -> usize {
     2 * r * BLOCK_WORDS
@@ -216,9 +220,10 @@ impl Pending<'_> {
 }
 
 /// One iteration of step 2: `y = BlockMix(x ^ V[j])`, `V[j]` being at `rows` of the table at `base`.
-/// It also prefetches the `pending` entries of the group before, a few lines after each of the
-/// BlockMix's double rounds: issued all at once, the 2r·LANES prefetches would wait for the core's
-/// few slots for outstanding cache misses and stall the instructions behind them.
+/// It also prefetches the `pending` entries of the group before: at once when they have at most
+/// [`BURST_LINES`] lines, else a few lines after each of the BlockMix's double rounds (issued all
+/// at once, AVX-512's 32 lines would wait for the core's slots for outstanding cache misses and
+/// stall the instructions behind them).
 ///
 /// # Safety
 /// The backend's instructions must be available; the rows must be readable.
@@ -235,9 +240,17 @@ unsafe fn mix_step<V: Lanes>(
         for (b, block) in x.iter_mut().enumerate() {
             V::xor_rows(block, base.add(b * BLOCK_WORDS), rows);
         }
-        // BlockMix runs 8r double rounds (4 per core): the entries of LANES / 8r lanes after each.
-        let per = pending.rows.len().div_ceil(4 * x.len());
-        block_mix_with(x, y, &mut |i| pending.prefetch::<V>(i * per..(i + 1) * per));
+        let lanes = pending.rows.len();
+        if lanes * pending.entry <= BURST_LINES * BLOCK_WORDS {
+            // Few enough to issue at once (AVX2 and narrower at r = 1), which keeps the prefetch
+            // code out of the core's loop and the registers free for the core.
+            pending.prefetch::<V>(0..lanes);
+            block_mix(x, y);
+        } else {
+            // BlockMix runs 8r double rounds (4 per core): the entries of LANES / 8r lanes after each.
+            let per = lanes.div_ceil(4 * x.len());
+            block_mix_with(x, y, &mut |i| pending.prefetch::<V>(i * per..(i + 1) * per));
+        }
     }
 }
 
