@@ -18,12 +18,15 @@
 //!
 //! Latency hiding. In step 2 the next `j` is known only when BlockMix ends, and the table (16 MiB
 //! per group of 16 lanes at N = 8192) lives in L3 or DRAM, so a single group stalls on every read.
-//! The groups take turns: a group's next entries are prefetched during the step of the group after
-//! it, and read only after the other groups' steps. The prefetches are spread over that step, a few
-//! after each double round: a burst of all 32 (16 lanes × 2 lines) right after the step waits for
-//! the core's few outstanding-miss slots and stalls everything behind it; spreading them measured
-//! about 10% faster on AVX-512. Two groups measured about 20% faster than one on AVX-512 at
-//! N = 8192; three gained nothing more.
+//! The groups take turns: a group's next entries are prefetched at the start of the step of the
+//! group after it, and read only after the other groups' steps. At most 16 lines are prefetched at
+//! once (about the misses a core keeps in flight); AVX-512's other 16 (16 lanes × 2 lines in all)
+//! follow after the step's first and second double rounds: a burst of all 32 waits for the core's
+//! slots for outstanding misses and stalls everything behind it; splitting it measured 5–15% faster
+//! on one thread. (Spreading them over the whole step was as fast on one thread but slower on two,
+//! the last lines then arriving late.) Two groups measured about 20% faster than one on AVX-512 at
+//! N = 8192; three gained nothing more (and were slower with each group's reads and transposes
+//! moved a whole step ahead of its step).
 //!
 //! ```text
 //! prefetch every group's first entries
@@ -220,10 +223,8 @@ impl Pending<'_> {
 }
 
 /// One iteration of step 2: `y = BlockMix(x ^ V[j])`, `V[j]` being at `rows` of the table at `base`.
-/// It also prefetches the `pending` entries of the group before: at once when they have at most
-/// [`BURST_LINES`] lines, else a few lines after each of the BlockMix's double rounds (issued all
-/// at once, AVX-512's 32 lines would wait for the core's slots for outstanding cache misses and
-/// stall the instructions behind them).
+/// It also prefetches the `pending` entries of the group before: the first [`BURST_LINES`] lines
+/// at once, the rest in two parts after the BlockMix's first two double rounds (see the module doc).
 ///
 /// # Safety
 /// The backend's instructions must be available; the rows must be readable.
@@ -241,15 +242,15 @@ unsafe fn mix_step<V: Lanes>(
             V::xor_rows(block, base.add(b * BLOCK_WORDS), rows);
         }
         let lanes = pending.rows.len();
-        if lanes * pending.entry <= BURST_LINES * BLOCK_WORDS {
-            // Few enough to issue at once (AVX2 and narrower at r = 1), which keeps the prefetch
-            // code out of the core's loop and the registers free for the core.
-            pending.prefetch::<V>(0..lanes);
+        let first = (BURST_LINES * BLOCK_WORDS / pending.entry).min(lanes);
+        pending.prefetch::<V>(0..first);
+        if first == lanes {
+            // All at once (AVX2 and narrower at r = 1): the core's loop stays free of prefetch
+            // code, which measured faster on AVX2 (registers are scarce there).
             block_mix(x, y);
         } else {
-            // BlockMix runs 8r double rounds (4 per core): the entries of LANES / 8r lanes after each.
-            let per = lanes.div_ceil(4 * x.len());
-            block_mix_with(x, y, &mut |i| pending.prefetch::<V>(i * per..(i + 1) * per));
+            let per = (lanes - first).div_ceil(2);
+            block_mix_with(x, y, &mut |i| pending.prefetch::<V>(first + i * per..first + (i + 1) * per));
         }
     }
 }
