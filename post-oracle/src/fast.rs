@@ -19,12 +19,15 @@
 //! (32 MiB for AVX-512 at N = 8192) on transparent huge pages where the kernel offers them, kept in a
 //! pool for the labeller's lifetime so that batches do not page-fault.
 //!
-//! Speed (N = 8192, one thread, AVX-512 on a 2-core Xeon VM): about 5,200 labels/s, 8× the
-//! reference labeller. A step (one BlockMix of 16 lanes) takes about 187 ns: 126 ns are the two
-//! ChaCha20/8 cores themselves (measured alone; the arithmetic ceiling is thus about 7,700
-//! labels/s), about 33 ns the transposes in and out of the table and the xor with `V[j]` (measured
-//! with the table in cache), and the remaining 28 ns the random reads that prefetching does not
-//! hide (`ceiling.rs` measures the cores alone on any backend). The PBKDF2 steps (nine Keccak-f
+//! Speed (N = 8192, one thread, AVX-512 on a 2-core Xeon VM): about 5,500 labels/s, about 70% of
+//! the arithmetic ceiling measured in the same run (about 7,900 labels/s: `ceiling.rs` measures the
+//! ChaCha20/8 cores alone on any backend). A step (one BlockMix of 16 lanes) takes about 175 ns on
+//! average, of which about 124 ns are the two ChaCha20/8 cores themselves. The transposes in and out
+//! of the table and the xor with `V[j]` add about 16% to the cores' vector instructions, on the same
+//! two ports: a step of ROMix's first loop (which stores) takes about 165 ns, one of the second
+//! (which reads) about 185 ns. With the reads kept in cache the second loop is only a few percent
+//! faster on a quiet machine, so the prefetches (`romix.rs`) hide the random reads, though not all
+//! of them while the other core is busy with memory. The PBKDF2 steps (nine Keccak-f
 //! permutations per label with the `sha3` crate, one label at a time) are under 2% of the time, so
 //! they are not vectorised.
 

@@ -24,9 +24,9 @@
 //! follow after the step's first and second double rounds: a burst of all 32 waits for the core's
 //! slots for outstanding misses and stalls everything behind it; splitting it measured 5–15% faster
 //! on one thread. (Spreading them over the whole step was as fast on one thread but slower on two,
-//! the last lines then arriving late.) Two groups measured about 20% faster than one on AVX-512 at
-//! N = 8192; three gained nothing more (and were slower with each group's reads and transposes
-//! moved a whole step ahead of its step).
+//! probably as the last lines then came late.) Two groups measured about 20% faster than one on
+//! AVX-512 at N = 8192; three gained nothing more (and were slower with each group's reads and
+//! transposes moved a whole step ahead of its step).
 //!
 //! ```text
 //! prefetch every group's first entries
