@@ -48,6 +48,9 @@ pub(crate) unsafe fn xor_chacha8<V: Lanes>(x: &mut Block<V>, input: &Block<V>) {
 /// so that a caller can place a few other instructions (prefetches) at even intervals inside the
 /// core's instruction stream.
 ///
+/// `between` is a closure, compiled without the backend's target features: vector intrinsics in it
+/// would become calls, so it should only prefetch or do scalar work.
+///
 /// # Safety
 /// The backend's instructions must be available.
 #[inline(always)]
