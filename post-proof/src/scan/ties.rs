@@ -19,9 +19,10 @@
 //!
 //! With the mainnet threshold about one byte in 256 is a tie, about one per label at 288 nonces, so
 //! resolving them one at a time with a branch per register costs as much as the main AES work;
-//! batched, they cost a few cycles each. What is left (with `vaes512` at 288 nonces on one thread,
-//! `perf record` of `post bench prove`): the AES blocks two thirds of the time, at the ceiling's speed;
-//! settling a sixth (one more AES block per tie, on 128-bit registers); collecting a tenth.
+//! batched, they cost a few cycles each. The VAES-512 kernel settles most ties itself, four at a time
+//! between its rounds (`vaes.rs`), and leaves only the last few to [`Candidates::settle`]. What is
+//! left (with `vaes512` at 288 nonces on one thread, `perf record` of `post bench prove`): the AES
+//! blocks two thirds of the time, at the ceiling's speed; settling about a ninth; collecting a tenth.
 
 use std::arch::x86_64::{__m128i, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_cvtsi128_si64, _mm_xor_si128};
 
@@ -99,6 +100,8 @@ struct Ties {
     found: Vec<u64>,
     /// Ties in `found`.
     pending: usize,
+    /// The first `settled` ties of `found` are settled already (by the kernel, between its rounds).
+    settled: usize,
     /// Label offset, in the scanned slice, that the offsets count from.
     start: usize,
 }
@@ -128,7 +131,12 @@ impl Candidates {
                 .map(|at| (((at % REGS * lanes) as u64) << 32) | (at / REGS * 16) as u64)
                 .collect(),
             write: 0,
-            ties: Ties { found: vec![0; SETTLE_TIES + groups * 16 * REGS * lanes + 1], pending: 0, start: 0 },
+            ties: Ties {
+                found: vec![0; SETTLE_TIES + groups * 16 * REGS * lanes + 1],
+                pending: 0,
+                settled: 0,
+                start: 0,
+            },
             lanes,
         }
     }
@@ -238,12 +246,33 @@ impl Candidates {
     /// at a time: good iff the lazy value is below `lsb`.
     #[target_feature(enable = "aes")]
     pub(super) fn settle(&mut self, lazy: &[RoundKeys], p: &Params, labels: &[[u8; 16]], first: u64, hits: &mut Hits) {
-        let Ties { found, pending, start } = &self.ties;
-        for ties in found[..*pending].chunks(BATCH) {
+        let Ties { found, pending, settled, start } = &self.ties;
+        for ties in found[*settled..*pending].chunks(BATCH) {
             settle8(lazy, p, labels, *start, ties, first, hits);
         }
         self.ties.pending = 0;
+        self.ties.settled = 0;
     }
+
+    /// The rows the next block writes (below, candidates) and the pending ties not settled yet, for a
+    /// kernel that settles ties between its rounds ([`Unsettled`]).
+    #[inline(always)]
+    pub(super) fn rows_and_ties(&mut self) -> ((&mut [Row], &mut [Row]), Unsettled<'_>) {
+        let Self { below, cand, write, ties, .. } = self;
+        let Ties { found, pending, settled, start } = ties;
+        let unsettled = Unsettled { ties: &found[*settled..*pending], settled, start: *start };
+        ((&mut below[*write], &mut cand[*write]), unsettled)
+    }
+}
+
+/// Pending ties a kernel may settle (in order, from the first) while it encrypts a block.
+pub(super) struct Unsettled<'a> {
+    /// Tie codes (see [`Ties::found`]).
+    pub(super) ties: &'a [u64],
+    /// Count here the ties settled.
+    pub(super) settled: &'a mut usize,
+    /// Label offset the codes' offsets count from.
+    pub(super) start: usize,
 }
 
 /// Bit `r` set when `row[r]` is not 0: the portable form, for the kernels without AVX-512.
