@@ -15,7 +15,7 @@
 //! The vector kernels compare all 16 bytes of a block (64 in a `zmm` register) against the broadcast
 //! threshold byte at once and record the masks without branching; they are in `scan/aesni.rs`,
 //! `scan/vaes256.rs` and `scan/vaes.rs`, with the shared slow path (step 2, ties eight at a time) in
-//! `scan/ties.rs`. Their AES rounds are written with intrinsics by hand because the `aes` crate has no
+//! `scan/ties.rs`; `vaes.rs` settles most ties itself, four to a register between its rounds. Their AES rounds are written with intrinsics by hand because the `aes` crate has no
 //! VAES path and no way to compare the ciphertext while it is still in registers. `scan/ceiling.rs`
 //! measures the AES throughput that bounds them all.
 //!

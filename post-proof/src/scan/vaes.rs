@@ -85,9 +85,9 @@ fn scan_with<const MODE: u8>(
     let (blocks, tail) = labels.as_chunks::<BLOCK>();
     // Each block is collected while the next one is encrypted (see `Candidates::flip`).
     let mut written = None;
+    let early = Early { lazy: &keys.lazy, labels, p, first };
     for (b, block) in blocks.iter().enumerate() {
         prefetch(labels, (b + PREFETCH_BLOCKS) * BLOCK);
-        let early = Early { lazy: &keys.lazy, labels, p, first };
         block32::<MODE>(&keys.groups, msb, block, [u64::MAX; REGS], &mut cands, &early, hits);
         if let Some(offset) = written {
             cands.mark(nonzero);
@@ -120,7 +120,6 @@ fn scan_with<const MODE: u8>(
         });
         let tail_first = first + (blocks.len() * BLOCK) as u64;
         // No ties are pending here (settled just above), so none are settled early.
-        let early = Early { lazy: &keys.lazy, labels, p, first };
         block32::<MODE>(&keys.groups, msb, &padded, valid, &mut cands, &early, hits);
         cands.flip();
         cands.mark(nonzero);
