@@ -5,7 +5,7 @@
 //!
 //! | backend | instructions | blocks per instruction |
 //! | --- | --- | --- |
-//! | `vaes512` | VAES on AVX-512 (`vaesenc zmm`), AVX-512BW byte compares into mask registers | 4 |
+//! | `vaes512` | VAES on AVX-512 (`vaesenc zmm`), AVX-512BW byte compares into mask registers, tie codes made with AVX-512 VBMI and VPOPCNTDQ (every CPU with 512-bit VAES has both) | 4 |
 //! | `vaes256` | VAES on AVX2 (`vaesenc ymm`), AVX2 byte compares | 2 |
 //! | `aesni` | AES-NI (`aesenc xmm`), SSE2 byte compares | 1 |
 //! | `portable` | the `aes` crate (its own runtime detection, or a constant-time software path) | — |
@@ -21,7 +21,8 @@ pub enum AesBackend {
     AesNi,
     /// VAES on 256-bit registers (2 labels per register), 16 labels in flight, AVX2 compares.
     Vaes256,
-    /// VAES on 512-bit registers (4 labels per register), 32 labels in flight, AVX-512BW compares.
+    /// VAES on 512-bit registers (4 labels per register), 32 labels in flight, AVX-512BW compares,
+    /// AVX-512 VBMI and VPOPCNTDQ for the tie codes.
     Vaes512,
 }
 
@@ -58,6 +59,8 @@ impl AesBackend {
                     && std::arch::is_x86_feature_detected!("vaes")
                     && std::arch::is_x86_feature_detected!("avx512f")
                     && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512vbmi")
+                    && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
             }
             #[cfg(not(target_arch = "x86_64"))]
             AesBackend::AesNi | AesBackend::Vaes256 | AesBackend::Vaes512 => false,

@@ -94,17 +94,21 @@ pub(super) struct Candidates {
 
 /// The pending ties, in the order found.
 #[derive(Debug)]
-struct Ties {
+pub(super) struct Ties {
     /// `offset << 32 | nonce` per tie: the label as an offset from `start` and the nonce in the pass.
-    /// Room for [`SETTLE_TIES`], one block more and one spare slot (see `collect`).
-    found: Vec<u64>,
+    /// Room for [`SETTLE_TIES`], one block more and [`SPARE`] (see `collect`).
+    pub(super) found: Vec<u64>,
     /// Ties in `found`.
-    pending: usize,
+    pub(super) pending: usize,
     /// The first `settled` ties of `found` are settled already (by the kernel, between its rounds).
-    settled: usize,
+    pub(super) settled: usize,
     /// Label offset, in the scanned slice, that the offsets count from.
-    start: usize,
+    pub(super) start: usize,
 }
+
+/// Room after the last pending tie: a kernel may store whole vectors of codes there (two 512-bit
+/// stores of eight), of which only the first few count.
+pub(super) const SPARE: usize = 16;
 
 /// `SPLIT[bit]` for bit `16·l + j` of a register's mask (label `l` of the register, nonce `j` of the
 /// group): `l << 32 | j`, what the bit adds to the register's tie code. Entry 64 (the `trailing_zeros`
@@ -132,7 +136,7 @@ impl Candidates {
                 .collect(),
             write: 0,
             ties: Ties {
-                found: vec![0; SETTLE_TIES + groups * 16 * REGS * lanes + 1],
+                found: vec![0; SETTLE_TIES + groups * 16 * REGS * lanes + SPARE],
                 pending: 0,
                 settled: 0,
                 start: 0,
@@ -254,25 +258,16 @@ impl Candidates {
         self.ties.settled = 0;
     }
 
-    /// The rows the next block writes (below, candidates) and the pending ties not settled yet, for a
-    /// kernel that settles ties between its rounds ([`Unsettled`]).
+    /// For a kernel that settles ties, and may collect the previous block, while it encrypts a block:
+    /// the rows the block writes (below, candidates; see [`Candidates::rows`]), the candidate rows of
+    /// the previous block (all 0 before the first block) and the ties.
     #[inline(always)]
-    pub(super) fn rows_and_ties(&mut self) -> ((&mut [Row], &mut [Row]), Unsettled<'_>) {
+    pub(super) fn parts(&mut self) -> (&mut [Row], &mut [Row], &[Row], &mut Ties) {
         let Self { below, cand, write, ties, .. } = self;
-        let Ties { found, pending, settled, start } = ties;
-        let unsettled = Unsettled { ties: &found[*settled..*pending], settled, start: *start };
-        ((&mut below[*write], &mut cand[*write]), unsettled)
+        let (a, b) = cand.split_at_mut(1);
+        let (written, previous) = if *write == 0 { (&mut a[0], &b[0]) } else { (&mut b[0], &a[0]) };
+        (&mut below[*write], written, previous, ties)
     }
-}
-
-/// Pending ties a kernel may settle (in order, from the first) while it encrypts a block.
-pub(super) struct Unsettled<'a> {
-    /// Tie codes (see [`Ties::found`]).
-    pub(super) ties: &'a [u64],
-    /// Count here the ties settled.
-    pub(super) settled: &'a mut usize,
-    /// Label offset the codes' offsets count from.
-    pub(super) start: usize,
 }
 
 /// Bit `r` set when `row[r]` is not 0: the portable form, for the kernels without AVX-512.

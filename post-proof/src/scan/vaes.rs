@@ -1,21 +1,25 @@
 //! The VAES scan kernel: AES on 512-bit registers, four labels per register, eight registers (32 labels)
 //! in flight per group key, and AVX-512BW byte compares straight into 64-bit mask registers
 //! (`vpcmpub`), so the hot loop is 11 `vaesenc`-family instructions, one compare and one mask store per
-//! 4 labels and group (two of each when the threshold byte is above 0); `ties.rs` resolves the masks
-//! after the block. Alone, this loop runs at 97–99 % of the AES ceiling (`post bench ceiling`).
+//! 4 labels and group (two of each when the threshold byte is above 0). Alone, this loop runs at
+//! 97–99 % of the AES ceiling (`post bench ceiling`). Between the groups, the previous block's masks
+//! are turned into tie codes with vector instructions (at the network's difficulty; `ties.rs` does it
+//! after the block otherwise) and ties are settled four to a register.
 
 use std::arch::x86_64::{
-    __m128i, __m512i, _mm512_aesenc_epi128, _mm512_aesenclast_epi128, _mm512_and_si512, _mm512_broadcast_i32x4,
-    _mm512_castsi128_si512, _mm512_inserti32x4, _mm512_loadu_si512, _mm512_mask_cmpeq_epu8_mask,
-    _mm512_mask_cmple_epu8_mask, _mm512_mask_cmplt_epu64_mask, _mm512_mask_cmplt_epu8_mask, _mm512_set1_epi64,
-    _mm512_set1_epi8, _mm512_test_epi64_mask, _mm512_xor_si512, _mm_prefetch, _MM_HINT_T0,
+    __m128i, __m512i, _mm512_add_epi64, _mm512_aesenc_epi128, _mm512_aesenclast_epi128, _mm512_and_si512,
+    _mm512_andnot_si512, _mm512_broadcast_i32x4, _mm512_castsi128_si512, _mm512_inserti32x4, _mm512_loadu_si512,
+    _mm512_mask_cmpeq_epu8_mask, _mm512_mask_cmple_epu8_mask, _mm512_mask_cmplt_epu64_mask,
+    _mm512_mask_cmplt_epu8_mask, _mm512_maskz_compress_epi64, _mm512_multishift_epi64_epi8, _mm512_popcnt_epi64,
+    _mm512_set1_epi64, _mm512_set1_epi8, _mm512_set_epi64, _mm512_storeu_si512, _mm512_test_epi64_mask,
+    _mm512_xor_si512, _mm_prefetch, _MM_HINT_T0,
 };
 use std::ops::ControlFlow;
 
 use post_core::{LabelIndex, LabelThreshold, Nonce};
 
 use super::aesni::{expand, expand_lazy, load, RoundKeys};
-use super::ties::{self, Candidates, Compare, Row};
+use super::ties::{self, Candidates, Compare, Row, Ties, SPARE};
 use super::{Hits, Params};
 use crate::NonceKeys;
 
@@ -54,7 +58,7 @@ fn load4(labels: &[[u8; 16]; LANES]) -> __m512i {
     unsafe { _mm512_loadu_si512(labels.as_ptr().cast()) }
 }
 
-#[target_feature(enable = "avx512f,avx512bw,vaes,aes")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vpopcntdq,popcnt,vaes,aes")]
 pub(super) fn scan(
     keys: &Keys,
     p: &Params,
@@ -70,7 +74,7 @@ pub(super) fn scan(
     }
 }
 
-#[target_feature(enable = "avx512f,avx512bw,vaes,aes")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vpopcntdq,popcnt,vaes,aes")]
 fn scan_with<const MODE: u8>(
     keys: &Keys,
     p: &Params,
@@ -83,15 +87,20 @@ fn scan_with<const MODE: u8>(
     let msb = _mm512_set1_epi8(p.msb as i8);
     let nonzero = |row: &Row| nonzero(row);
     let (blocks, tail) = labels.as_chunks::<BLOCK>();
-    // Each block is collected while the next one is encrypted (see `Candidates::flip`).
+    // Each block is collected while the next one is encrypted (see `Candidates::flip`): under
+    // `Compare::TIES` in its rounds, otherwise after it.
     let mut written = None;
     let early = Early { lazy: &keys.lazy, labels, p, first };
     for (b, block) in blocks.iter().enumerate() {
         prefetch(labels, (b + PREFETCH_BLOCKS) * BLOCK);
-        block32::<MODE>(&keys.groups, msb, block, [u64::MAX; REGS], &mut cands, &early, hits);
-        if let Some(offset) = written {
-            cands.mark(nonzero);
-            cands.collect::<MODE>(p, offset, first, hits);
+        if MODE == Compare::TIES {
+            block32::<MODE, true>(&keys.groups, msb, block, [u64::MAX; REGS], &mut cands, written, &early, hits);
+        } else {
+            block32::<MODE, true>(&keys.groups, msb, block, [u64::MAX; REGS], &mut cands, None, &early, hits);
+            if let Some(offset) = written {
+                cands.mark(nonzero);
+                cands.collect::<MODE>(p, offset, first, hits);
+            }
         }
         cands.flip();
         written = Some(b * BLOCK);
@@ -119,8 +128,9 @@ fn scan_with<const MODE: u8>(
             }
         });
         let tail_first = first + (blocks.len() * BLOCK) as u64;
-        // No ties are pending here (settled just above), so none are settled early.
-        block32::<MODE>(&keys.groups, msb, &padded, valid, &mut cands, &early, hits);
+        // No ties are pending here (settled just above), so none are settled early, and the rows of
+        // the last block are collected already.
+        block32::<MODE, false>(&keys.groups, msb, &padded, valid, &mut cands, None, &early, hits);
         cands.flip();
         cands.mark(nonzero);
         cands.collect::<MODE>(p, 0, tail_first, hits);
@@ -140,20 +150,27 @@ struct Early<'a> {
 }
 
 /// Encrypts a block of 32 labels with every group key and stores the masks [`Compare`] `MODE` asks
-/// for; `valid[r]` masks the lanes of register `r`. After every other group it settles four pending
-/// ties ([`settle4`]).
+/// for; `valid[r]` masks the lanes of register `r` unless the block is `FULL`.
+///
+/// Under [`Compare::TIES`], with `previous` the label offset of the previous block, it also collects
+/// that block's candidates, one group's row after each group ([`collect_row`]), in small branch-free
+/// pieces between the rounds: collected after the block instead, the scalar loop ran while the AES
+/// unit had nothing queued (the scan lost 15 % to it at 288 nonces, against 5 % here). In every mode it
+/// settles four of the ties pending when the block began after every other group ([`settle4`]).
 ///
 /// The AES part of a group has no branch (the rows come zipped with the keys, so no bounds checks):
 /// one basic block, which the compiler keeps in round order, every AES round of the eight registers
 /// back to back. The compares write mask registers that are stored as they are.
-#[target_feature(enable = "avx512f,avx512bw,vaes,aes")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vpopcntdq,popcnt,vaes,aes")]
 #[inline]
-fn block32<const MODE: u8>(
+#[allow(clippy::too_many_arguments)]
+fn block32<const MODE: u8, const FULL: bool>(
     groups: &[[__m512i; 11]],
     msb: __m512i,
     block: &[[u8; 16]; BLOCK],
     valid: [u64; REGS],
     cands: &mut Candidates,
+    previous: Option<usize>,
     early: &Early<'_>,
     hits: &mut Hits,
 ) {
@@ -162,9 +179,26 @@ fn block32<const MODE: u8>(
     for (d, four) in data.iter_mut().zip(regs) {
         *d = load4(four);
     }
-    let ((below_rows, cand_rows), unsettled) = cands.rows_and_ties();
-    let mut next = 0;
-    for (g, ((rk, below), cand)) in groups.iter().zip(below_rows.iter_mut()).zip(cand_rows.iter_mut()).enumerate() {
+    let (below_rows, cand_rows, previous_rows, ties) = cands.parts();
+    let collect = if MODE == Compare::TIES { previous } else { None };
+    let mut base = 0;
+    if let Some(offset) = collect {
+        if ties.pending == ties.settled {
+            (ties.pending, ties.settled) = (0, 0);
+        }
+        if ties.pending == 0 {
+            ties.start = offset;
+        }
+        // Below MAX_SPAN (`Candidates::must_settle`), so in range.
+        base = ((offset - ties.start) as u64) << 32;
+    }
+    // The tie code of each register's first label and nonce, less the block and the group.
+    let first_labels = _mm512_set_epi64(7 << 34, 6 << 34, 5 << 34, 4 << 34, 3 << 34, 2 << 34, 1 << 34, 0);
+    let Ties { found, pending, settled, start } = ties;
+    let (mut n, mut next) = (*pending, *settled);
+    let limit = n;
+    let rows = below_rows.iter_mut().zip(cand_rows.iter_mut()).zip(previous_rows);
+    for (g, (rk, ((below, cand), previous))) in groups.iter().zip(rows).enumerate() {
         let mut x = data;
         for v in &mut x {
             *v = _mm512_xor_si512(*v, rk[0]);
@@ -178,24 +212,105 @@ fn block32<const MODE: u8>(
             *v = _mm512_aesenclast_epi128(*v, rk[10]);
         }
         for r in 0..REGS {
+            let all = if FULL { u64::MAX } else { valid[r] };
             cand[r] = match MODE {
-                Compare::BELOW => _mm512_mask_cmplt_epu8_mask(valid[r], x[r], msb),
-                Compare::TIES => _mm512_mask_cmpeq_epu8_mask(valid[r], x[r], msb),
-                _ => _mm512_mask_cmple_epu8_mask(valid[r], x[r], msb),
+                Compare::BELOW => _mm512_mask_cmplt_epu8_mask(all, x[r], msb),
+                Compare::TIES => _mm512_mask_cmpeq_epu8_mask(all, x[r], msb),
+                _ => _mm512_mask_cmple_epu8_mask(all, x[r], msb),
             };
             if MODE == Compare::BOTH {
-                below[r] = _mm512_mask_cmplt_epu8_mask(valid[r], x[r], msb);
+                below[r] = _mm512_mask_cmplt_epu8_mask(all, x[r], msb);
             }
         }
-        if g % 2 == 1 {
-            if let Some(&four) = unsettled.ties.get(next..next + LANES).and_then(|t| <&[u64; LANES]>::try_from(t).ok())
-            {
-                settle4(early, unsettled.start, four, hits);
+        if collect.is_some() {
+            let code = _mm512_add_epi64(first_labels, _mm512_set1_epi64((base | (g as u64 * 16)) as i64));
+            collect_row(previous, code, found, &mut n);
+        }
+        // Every other group, four of the ties pending when the block began (their codes were stored
+        // a block ago or more, so they are read from the cache, not forwarded from the stores).
+        if g % 2 == 1 && limit - next >= LANES {
+            if let Some(&four) = found.get(next..next + LANES).and_then(|t| <&[u64; LANES]>::try_from(t).ok()) {
+                settle4(early, *start, four, hits);
                 next += LANES;
             }
         }
     }
-    *unsettled.settled += next;
+    (*pending, *settled) = (n, next);
+}
+
+/// Appends the ties of one row of candidate masks (eight registers of four labels) to `found` at `n`:
+/// `code` holds each register's tie code for bit 0 (its first label, its group's first nonce).
+///
+/// Without a branch for the usual case, a register's mask with at most two bits (three or more is
+/// about one register in 40,000 at the network's difficulty): each register's lowest and next-lowest
+/// bit become codes, the codes of the registers that have them are compressed to the front of a
+/// vector and stored whole (the list has [`SPARE`] slots of room), and the count moves by the number
+/// of registers. All of it is vector work for the units the rounds leave idle, and the one scalar
+/// piece is the count.
+#[target_feature(enable = "avx512f,avx512vbmi,avx512vpopcntdq,popcnt")]
+#[inline]
+fn collect_row(row: &Row, code: __m512i, found: &mut [u64], n: &mut usize) {
+    // SAFETY: 64 readable bytes; `loadu` has no alignment requirement.
+    let m = unsafe { _mm512_loadu_si512(row.as_ptr().cast()) };
+    let ones = _mm512_set1_epi64(-1);
+    // The bits below the lowest set bit, counted: its index `b = 16·l + j`.
+    let m1 = _mm512_add_epi64(m, ones);
+    let lowest = _mm512_add_epi64(code, split(_mm512_popcnt_epi64(_mm512_andnot_si512(m, m1))));
+    let has1 = _mm512_test_epi64_mask(m, m);
+    let m2 = _mm512_and_si512(m, m1);
+    let m21 = _mm512_add_epi64(m2, ones);
+    let second = _mm512_add_epi64(code, split(_mm512_popcnt_epi64(_mm512_andnot_si512(m2, m21))));
+    let has2 = _mm512_test_epi64_mask(m2, m2);
+    let m3 = _mm512_and_si512(m2, m21);
+    let Some(room) = found.get_mut(*n..*n + SPARE) else { return };
+    let count1 = has1.count_ones() as usize;
+    // SAFETY: `room` has 16 slots; the first store writes slots 0..8, the second `count1..count1 + 8`
+    // with `count1` at most 8.
+    unsafe {
+        _mm512_storeu_si512(room.as_mut_ptr().cast(), _mm512_maskz_compress_epi64(has1, lowest));
+        _mm512_storeu_si512(room.as_mut_ptr().add(count1).cast(), _mm512_maskz_compress_epi64(has2, second));
+    }
+    *n += count1 + has2.count_ones() as usize;
+    if _mm512_test_epi64_mask(m3, m3) != 0 {
+        *n = collect_rest(m3, code, found, *n);
+    }
+}
+
+/// What bit `b = 16·l + j` of a register's mask adds to its tie code, per 64-bit lane: `l << 32 | j`
+/// (the `SPLIT` table of `ties.rs`), from byte 0 and bits 4..12 of `b`, picked by one byte shuffle.
+#[target_feature(enable = "avx512f,avx512vbmi")]
+#[inline]
+fn split(bits: __m512i) -> __m512i {
+    // Byte 0 of each lane from bit 0 of `b`, byte 4 from bit 4, the others from bit 56 (zero).
+    let from = _mm512_set1_epi64(0x3838_3804_3838_3800);
+    _mm512_and_si512(_mm512_multishift_epi64_epi8(from, bits), _mm512_set1_epi64(0x0000_00ff_0000_000f))
+}
+
+/// The rare part of [`collect_row`]: appends the codes of every bit of `rest` (the masks without their
+/// two lowest bits) and returns the new count.
+#[target_feature(enable = "avx512f")]
+#[inline(never)]
+#[cold]
+fn collect_rest(rest: __m512i, code: __m512i, found: &mut [u64], mut n: usize) -> usize {
+    let (mut masks, mut codes) = ([0u64; REGS], [0u64; REGS]);
+    // SAFETY: 64 writable bytes each; `storeu` has no alignment requirement.
+    unsafe {
+        _mm512_storeu_si512(masks.as_mut_ptr().cast(), rest);
+        _mm512_storeu_si512(codes.as_mut_ptr().cast(), code);
+    }
+    for (&mask, &code) in masks.iter().zip(&codes) {
+        let mut bits = mask;
+        while bits != 0 {
+            let bit = u64::from(bits.trailing_zeros());
+            // Room for every bit of a block (`Candidates::new`).
+            if let Some(slot) = found.get_mut(n) {
+                *slot = code + ((bit >> 4) << 32 | (bit & 15));
+                n += 1;
+            }
+            bits &= bits - 1;
+        }
+    }
+    n
 }
 
 /// Settles four ties on one 512-bit register, a tie per lane, each lane with its own lazy key (put
@@ -214,7 +329,8 @@ fn settle4(early: &Early<'_>, start: usize, ties: [u64; LANES], hits: &mut Hits)
     // Picked without a branch (an index out of range, which the codes never hold, would read the
     // first key or a zero label).
     let label = ties.map(|t| start + (t >> 32) as usize);
-    let keys: [&RoundKeys; LANES] = ties.map(|t| lazy.get(t as u32 as usize).unwrap_or(key0));
+    let nonce = ties.map(|t| t as u32);
+    let keys: [&RoundKeys; LANES] = nonce.map(|j| lazy.get(j as usize).unwrap_or(key0));
     let four = |a: __m128i, b: __m128i, c: __m128i, d: __m128i| {
         let v = _mm512_inserti32x4::<1>(_mm512_castsi128_si512(a), b);
         _mm512_inserti32x4::<3>(_mm512_inserti32x4::<2>(v, c), d)
@@ -232,7 +348,7 @@ fn settle4(early: &Early<'_>, start: usize, ties: [u64; LANES], hits: &mut Hits)
     while good != 0 {
         let lane = good.trailing_zeros() as usize / 2;
         good &= good - 1;
-        hits.push(first + label[lane] as u64, p.first_nonce + ties[lane] as u32);
+        hits.push(first + label[lane] as u64, p.first_nonce + nonce[lane]);
     }
 }
 
