@@ -241,12 +241,11 @@ fn block32<const MODE: u8, const FULL: bool>(
 /// Appends the ties of one row of candidate masks (eight registers of four labels) to `found` at `n`:
 /// `code` holds each register's tie code for bit 0 (its first label, its group's first nonce).
 ///
-/// Without a branch for the usual case, a register's mask with at most two bits (three or more is
-/// about one register in 40,000 at the network's difficulty): each register's lowest and next-lowest
-/// bit become codes, the codes of the registers that have them are compressed to the front of a
-/// vector and stored whole (the list has [`SPARE`] slots of room), and the count moves by the number
-/// of registers. All of it is vector work for the units the rounds leave idle, and the one scalar
-/// piece is the count.
+/// Without a branch for the usual case, a register's mask with at most two bits (three or more of its
+/// 64 bytes tie in about one register in 400 at the network's difficulty; those go to a cold path):
+/// each register's lowest and next-lowest bit become codes, the codes of the registers that have them
+/// are compressed to the front of a vector and stored whole (the list has [`SPARE`] slots of room),
+/// and the count moves by the number of registers.
 #[target_feature(enable = "avx512f,avx512vbmi,avx512vpopcntdq,popcnt")]
 #[inline]
 fn collect_row(row: &Row, code: __m512i, found: &mut [u64], n: &mut usize) {
