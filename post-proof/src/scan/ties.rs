@@ -116,7 +116,7 @@ pub(super) const SPARE: usize = 16;
 /// `SPLIT[bit]` for bit `16·l + j` of a register's mask (label `l` of the register, nonce `j` of the
 /// group): `l << 32 | j`, what the bit adds to the register's tie code. Entry 64 (the `trailing_zeros`
 /// of an empty mask) is 0.
-const SPLIT: [u64; 65] = {
+pub(super) const SPLIT: [u64; 65] = {
     let mut t = [0; 65];
     let mut bit = 0;
     while bit < 64 {

@@ -19,7 +19,7 @@ use std::ops::ControlFlow;
 use post_core::{LabelIndex, LabelThreshold, Nonce};
 
 use super::aesni::{expand, expand_lazy, load, RoundKeys};
-use super::ties::{self, Candidates, Compare, Row, Ties, SPARE};
+use super::ties::{self, Candidates, Compare, Row, Ties, SPARE, SPLIT};
 use super::{Hits, Params};
 use crate::NonceKeys;
 
@@ -93,14 +93,10 @@ fn scan_with<const MODE: u8>(
     let early = Early { lazy: &keys.lazy, labels, p, first };
     for (b, block) in blocks.iter().enumerate() {
         prefetch(labels, (b + PREFETCH_BLOCKS) * BLOCK);
-        if MODE == Compare::TIES {
-            block32::<MODE, true>(&keys.groups, msb, block, [u64::MAX; REGS], &mut cands, written, &early, hits);
-        } else {
-            block32::<MODE, true>(&keys.groups, msb, block, [u64::MAX; REGS], &mut cands, None, &early, hits);
-            if let Some(offset) = written {
-                cands.mark(nonzero);
-                cands.collect::<MODE>(p, offset, first, hits);
-            }
+        block32::<MODE, true>(&keys.groups, msb, block, [u64::MAX; REGS], &mut cands, written, &early, hits);
+        if let (false, Some(offset)) = (MODE == Compare::TIES, written) {
+            cands.mark(nonzero);
+            cands.collect::<MODE>(p, offset, first, hits);
         }
         cands.flip();
         written = Some(b * BLOCK);
@@ -152,10 +148,11 @@ struct Early<'a> {
 /// Encrypts a block of 32 labels with every group key and stores the masks [`Compare`] `MODE` asks
 /// for; `valid[r]` masks the lanes of register `r` unless the block is `FULL`.
 ///
-/// Under [`Compare::TIES`], with `previous` the label offset of the previous block, it also collects
-/// that block's candidates, one group's row after each group ([`collect_row`]), in small branch-free
-/// pieces between the rounds: collected after the block instead, the scalar loop ran while the AES
-/// unit had nothing queued (the scan lost 15 % to it at 288 nonces, against 5 % here). In every mode it
+/// Under [`Compare::TIES`], with `previous` the label offset of the previous block (ignored in the
+/// other modes, which collect after the block), it also collects that block's candidates, one group's
+/// row after each group ([`collect_row`]), in small branch-free pieces between the rounds: collected
+/// after the block instead, the scalar loop ran while the AES unit had nothing queued (the scan lost
+/// 15 % to it at 288 nonces, against 5 % here). In every mode it
 /// settles four of the ties pending when the block began after every other group ([`settle4`]).
 ///
 /// The AES part of a group has no branch (the rows come zipped with the keys, so no bounds checks):
@@ -276,7 +273,7 @@ fn collect_row(row: &Row, code: __m512i, found: &mut [u64], n: &mut usize) {
 }
 
 /// What bit `b = 16·l + j` of a register's mask adds to its tie code, per 64-bit lane: `l << 32 | j`
-/// (the `SPLIT` table of `ties.rs`), from byte 0 and bits 4..12 of `b`, picked by one byte shuffle.
+/// ([`SPLIT`] in vector form), from byte 0 and bits 4..12 of `b`, picked by one byte shuffle.
 #[target_feature(enable = "avx512f,avx512vbmi")]
 #[inline]
 fn split(bits: __m512i) -> __m512i {
@@ -300,10 +297,9 @@ fn collect_rest(rest: __m512i, code: __m512i, found: &mut [u64], mut n: usize) -
     for (&mask, &code) in masks.iter().zip(&codes) {
         let mut bits = mask;
         while bits != 0 {
-            let bit = u64::from(bits.trailing_zeros());
             // Room for every bit of a block (`Candidates::new`).
             if let Some(slot) = found.get_mut(n) {
-                *slot = code + ((bit >> 4) << 32 | (bit & 15));
+                *slot = code + SPLIT[bits.trailing_zeros() as usize];
                 n += 1;
             }
             bits &= bits - 1;
